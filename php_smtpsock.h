@@ -1,0 +1,187 @@
+/* smtpsock: SMTP mail for PHP over PHP streams. The binding's shared header. */
+#ifndef PHP_SMTPSOCK_H
+#define PHP_SMTPSOCK_H
+
+#include "php.h"
+#include "php_streams.h"
+#include "smtp_core/smtp_client.h"
+
+extern zend_module_entry smtpsock_module_entry;
+#define phpext_smtpsock_ptr &smtpsock_module_entry
+
+#define PHP_SMTPSOCK_VERSION "0.1.0"
+
+#if defined(ZTS) && defined(COMPILE_DL_SMTPSOCK)
+ZEND_TSRMLS_CACHE_EXTERN()
+#endif
+
+/* smtpsock.security / the "security" option */
+typedef enum {
+	PHP_SMTPSOCK_SEC_AUTO = 0,   /* STARTTLS when offered */
+	PHP_SMTPSOCK_SEC_STARTTLS,   /* STARTTLS required */
+	PHP_SMTPSOCK_SEC_TLS,        /* implicit TLS */
+	PHP_SMTPSOCK_SEC_NONE        /* never TLS */
+} php_smtpsock_security;
+
+/* How a session is configured: from php.ini (smtp_mail) or from the
+ * SmtpSocket constructor. Strings are owned (NULL when empty). */
+typedef struct {
+	zend_string *hosts;          /* host or ';'-separated failover list */
+	zend_long port;              /* port for hosts without one */
+	php_smtpsock_security security;
+	zend_string *username;       /* AUTH user; NULL: no AUTH */
+	zend_string *password;       /* AUTH secret */
+	zend_string *auth_mechs;     /* requested mechanism(s), NULL: strongest offered */
+	zend_string *helo;           /* EHLO name; NULL: FQDN or address literal */
+	double timeout;              /* seconds for connect and each reply */
+	bool verify_peer;            /* verify the TLS certificate and name */
+	bool allow_insecure_auth;    /* AUTH on a plain, non-loopback connection */
+	bool persistent;             /* keep the connection across requests */
+	bool pipelining;             /* use PIPELINING when offered */
+	bool chunking;               /* use CHUNKING (BDAT) when offered */
+	zval context;                /* stream context resource or UNDEF */
+	zval logger;                 /* callable or UNDEF */
+} php_smtpsock_config;
+
+/* A failure, as the binding reports it (exception or warning). */
+typedef struct {
+	int code;                    /* SMTP reply code, 0 without a reply */
+	char status[16];             /* enhanced status, "" when none */
+	zend_string *message;        /* what went wrong, never a secret */
+	bool has_reply;              /* reply below is valid */
+	smtp_reply_t reply;
+} php_smtpsock_error;
+
+#define PHP_SMTPSOCK_RBUF 16384
+
+/* One SMTP session: a stream, the core driving it, and what it learnt. */
+typedef struct {
+	php_smtpsock_config cfg;
+	php_stream *stream;          /* NULL when disconnected */
+	smtp_client_t *core;         /* NULL when disconnected */
+	zend_string *host;           /* the host[:port] actually connected */
+	zend_string *greeting;       /* greeting text */
+	bool tls;                    /* the connection is encrypted */
+	bool peer_loopback;          /* the peer is 127.0.0.0/8 or ::1 */
+	bool authed;                 /* AUTH done */
+	unsigned long replies;       /* replies received so far */
+	char local_literal[64];      /* our end as an address literal, "[192.0.2.1]" */
+	smtp_reply_t last;           /* last reply received */
+	bool has_last;
+	php_smtpsock_error err;      /* the last failure */
+	zend_fcall_info_cache logger_fcc;
+	bool logger_failed;          /* the logger threw: stop calling it */
+	char *rbuf;                  /* bytes read but not yet fed */
+	size_t roff, rlen;
+} php_smtpsock_session;
+
+/* Where a message comes from: a string, or a readable stream. */
+typedef struct {
+	const char *parts[3];        /* string pieces sent one after another */
+	size_t lens[3];
+	int nparts;
+	php_stream *stream;          /* read after the pieces; NULL when none */
+} php_smtpsock_body;
+
+/* The outcome of php_smtpsock_send(). */
+typedef struct {
+	zval accepted;               /* list of recipient strings */
+	zval rejected;               /* recipient => reply text */
+	zend_string *reply;          /* final reply text (NULL on failure before it) */
+} php_smtpsock_result;
+
+ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
+	char *host;                  /* smtpsock.host */
+	zend_long port;              /* smtpsock.port */
+	zend_long security;          /* smtpsock.security, as php_smtpsock_security */
+	char *username;              /* smtpsock.username */
+	char *password;              /* smtpsock.password */
+	char *helo;                  /* smtpsock.helo */
+	char *from;                  /* smtpsock.from */
+	double timeout;              /* smtpsock.timeout, seconds */
+	bool verify_peer;            /* smtpsock.verify_peer */
+	bool allow_insecure_auth;    /* smtpsock.allow_insecure_auth */
+	bool persistent;             /* smtpsock.persistent */
+	bool override_mail;          /* smtpsock.override_mail (system) */
+	php_smtpsock_session *mail_session; /* smtp_mail()'s session for this request */
+	zend_string *mail_session_key;      /* the settings it was opened with */
+ZEND_END_MODULE_GLOBALS(smtpsock)
+
+ZEND_EXTERN_MODULE_GLOBALS(smtpsock)
+#define SMTPSOCK_G(v) ZEND_MODULE_GLOBALS_ACCESSOR(smtpsock, v)
+
+/* ---- smtpsock_session.c: the driver ---- */
+
+/* Zero a config (security auto, port 25, timeout 30, verify on, pipelining/chunking on). */
+void php_smtpsock_config_init(php_smtpsock_config *cfg);
+/* Release what a config owns. */
+void php_smtpsock_config_dtor(php_smtpsock_config *cfg);
+/* Parse a security name ("auto", "starttls", "tls", "none"); -1 when unknown. */
+int php_smtpsock_security_parse(const char *s, size_t len);
+/* A new disconnected session that takes over cfg (cfg is zeroed). */
+php_smtpsock_session *php_smtpsock_session_new(php_smtpsock_config *cfg);
+/* QUIT (when polite and connected), close and free. */
+void php_smtpsock_session_free(php_smtpsock_session *s, bool polite);
+/* Close the connection without QUIT; the session can connect again. */
+void php_smtpsock_session_close(php_smtpsock_session *s);
+/* Connected, and the core not closed. */
+bool php_smtpsock_session_connected(const php_smtpsock_session *s);
+/* Clear s->err. */
+void php_smtpsock_error_clear(php_smtpsock_error *e);
+
+/* Session set-up levels for php_smtpsock_ensure(). */
+#define PHP_SMTPSOCK_LVL_GREETED 1   /* connected, greeting read */
+#define PHP_SMTPSOCK_LVL_READY   2   /* EHLO/HELO done, TLS and AUTH as configured */
+
+/* Do what is missing to reach level: connect (failover), EHLO with HELO
+ * fallback, STARTTLS per security, AUTH when configured. FAILURE with s->err set. */
+zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level);
+/* EHLO (use_ehlo) or HELO with domain (NULL: the configured/default name);
+ * fallback: HELO after a 5xx to EHLO. FAILURE with s->err set. */
+zend_result php_smtpsock_hello(php_smtpsock_session *s, zend_string *domain, bool use_ehlo, bool fallback);
+/* STARTTLS, the handshake (stream context's ssl options), EHLO again.
+ * tolerate_refusal: a 454 keeps the plain connection. */
+zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal);
+/* Write everything the core queued. FAILURE (s->err set, session closed) on a transport error. */
+zend_result php_smtpsock_flush(php_smtpsock_session *s);
+/* Flush, then read until the next reply event. FAILURE (s->err set) on
+ * transport/protocol error, timeout or 421 (session closed then). */
+zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev);
+/* Record a failure from a reply: "<what>: <reply text>". */
+void php_smtpsock_fail_reply(php_smtpsock_session *s, const char *what, const smtp_reply_t *r);
+/* Record a failure without a reply (code 0). */
+void php_smtpsock_fail(php_smtpsock_session *s, const char *fmt, ...) ZEND_ATTRIBUTE_FORMAT(printf, 2, 3);
+/* Map a core error from a verb to s->err (state errors name the verb). */
+void php_smtpsock_fail_core(php_smtpsock_session *s, const char *verb, int rc);
+/* Send one queued command and wait for its reply; FAILURE unless ev->ok. */
+zend_result php_smtpsock_roundtrip(php_smtpsock_session *s, const char *what, smtp_event_t *ev);
+/* Run one transaction: MAIL, RCPTs, DATA or BDAT, pipelined when offered.
+ * SUCCESS when the message was accepted for at least one recipient (res
+ * filled); FAILURE with s->err when nothing was sent. The session is left
+ * ready for the next message. */
+zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
+                              HashTable *rcpts, const char *mail_params, const char *rcpt_params,
+                              php_smtpsock_body *body, php_smtpsock_result *res);
+/* Stream a message through DATA (state RCPT or DATA accepted): body, end, final reply. */
+zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body);
+/* Release a result. */
+void php_smtpsock_result_dtor(php_smtpsock_result *res);
+/* The reply as a PHP array ['code', 'status', 'lines']. */
+void php_smtpsock_reply_to_array(const smtp_reply_t *r, zval *out);
+/* Capabilities as keyword => params. */
+void php_smtpsock_caps_to_array(const smtp_caps_t *caps, zval *out);
+
+/* ---- smtpsock_class.c ---- */
+extern zend_class_entry *php_smtpsock_ce, *php_smtpsock_exception_ce;
+/* Object handlers of SmtpSocket (classes registered by MINIT first). */
+void php_smtpsock_class_minit(void);
+
+/* ---- smtpsock_mail.c ---- */
+/* smtp_mail() and, with the override, mail(). */
+PHP_FUNCTION(smtp_mail);
+/* The mail() override's handler. */
+void php_smtpsock_mail_override(INTERNAL_FUNCTION_PARAMETERS);
+/* End of request: close (QUIT) smtp_mail()'s session unless persistent. */
+void php_smtpsock_mail_rshutdown(void);
+
+#endif

@@ -1,0 +1,508 @@
+/*
+ * smtpsock_mail.c: smtp_mail(), the drop-in for mail(), and the handler that
+ * routes mail() through it. Argument rules are mail()'s; the SMTP work is the
+ * shared session code (one SMTP implementation).
+ */
+#ifdef HAVE_CONFIG_H
+# include "config.h"
+#endif
+
+#include "php_smtpsock.h"
+#include "php_ini.h"
+#include "zend_smart_str.h"
+#include "ext/standard/file.h"
+#include "ext/standard/php_string.h"
+#include "ext/standard/php_mail.h"
+#include "ext/standard/basic_functions.h"
+#include "ext/standard/pageinfo.h"
+#include "ext/date/php_date.h"
+#include "ext/random/php_random.h"
+#include "smtp_core/smtp_addr.h"
+
+#ifdef HAVE_SYSLOG_H
+# include "php_syslog.h"
+#endif
+
+/* ---- helpers ------------------------------------------------------------ */
+
+/* Trim trailing white space (as mail() does) into a new string. */
+static zend_string *rtrim_ws(const char *s, size_t len)
+{
+	while (len && isspace((unsigned char)s[len - 1])) {
+		len--;
+	}
+	return zend_string_init(s, len, 0);
+}
+
+/* true when every CR/LF in s is part of CRLF + WSP folding. */
+static bool folding_only(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] == '\r') {
+			if (i + 2 < len && s[i + 1] == '\n' && (s[i + 2] == ' ' || s[i + 2] == '\t')) {
+				i += 2;
+				continue;
+			}
+			return false;
+		}
+		if (s[i] == '\n') {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* mail() accepts LF folding in array header values; smtp_mail() does not:
+ * a LF must be part of CRLF. ValueError in mail()'s wording. */
+static bool check_bare_lf(HashTable *headers)
+{
+	zend_string *key;
+	zval *val, *v;
+
+	ZEND_HASH_FOREACH_STR_KEY_VAL(headers, key, val) {
+		ZVAL_DEREF(val);
+		if (!key) {
+			continue;   /* php_mail_build_headers() reports it */
+		}
+		if (Z_TYPE_P(val) == IS_STRING) {
+			const char *p = Z_STRVAL_P(val);
+			size_t i;
+			for (i = 0; i < Z_STRLEN_P(val); i++) {
+				if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
+					zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
+					return false;
+				}
+			}
+		} else if (Z_TYPE_P(val) == IS_ARRAY) {
+			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(val), v) {
+				ZVAL_DEREF(v);
+				if (Z_TYPE_P(v) == IS_STRING) {
+					const char *p = Z_STRVAL_P(v);
+					size_t i;
+					for (i = 0; i < Z_STRLEN_P(v); i++) {
+						if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
+							zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
+							return false;
+						}
+					}
+				}
+			} ZEND_HASH_FOREACH_END();
+		}
+	} ZEND_HASH_FOREACH_END();
+	return true;
+}
+
+/* Collects envelope recipients, de-duplicated case-insensitively. */
+typedef struct {
+	zval list;      /* list of address strings */
+	zval seen;      /* lower-cased address => true */
+} rcpt_set;
+
+static int add_rcpt(void *ud, const char *addr, size_t len)
+{
+	rcpt_set *set = ud;
+	zend_string *lc = zend_string_tolower(zend_string_init(addr, len, 0));
+
+	if (!zend_hash_exists(Z_ARRVAL(set->seen), lc)) {
+		zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc);
+		add_next_index_stringl(&set->list, addr, len);
+	}
+	zend_string_release(lc);
+	return 0;
+}
+
+static int first_addr(void *ud, const char *addr, size_t len)
+{
+	zend_string **out = ud;
+
+	if (!*out) {
+		*out = zend_string_init(addr, len, 0);
+	}
+	return 1;   /* stop at the first */
+}
+
+/* The first address of an address list, or NULL. */
+static zend_string *address_of(const char *s, size_t len)
+{
+	zend_string *addr = NULL;
+
+	smtp_addr_list_parse(s, len, first_addr, &addr);
+	return addr;
+}
+
+/* What the additional headers say. */
+typedef struct {
+	smart_str out;             /* fields to transmit (no Bcc), CRLF after each */
+	rcpt_set *rcpts;
+	zend_string *from_addr;    /* address of the first From: */
+	bool has_date;
+	bool has_msgid;
+	const char *bad_field;     /* set when an address list does not parse */
+} header_scan;
+
+static int scan_field(void *ud, const char *name, size_t name_len, const char *value, size_t value_len,
+                      const char *field, size_t field_len)
+{
+	header_scan *h = ud;
+	bool bcc = name_len == 3 && strncasecmp(name, "bcc", 3) == 0;
+	bool rcpt = bcc || (name_len == 2 && (strncasecmp(name, "cc", 2) == 0 || strncasecmp(name, "to", 2) == 0));
+
+	if (rcpt && smtp_addr_list_parse(value, value_len, add_rcpt, h->rcpts) != SMTP_OK) {
+		h->bad_field = bcc ? "Bcc" : (name[0] == 'c' || name[0] == 'C') ? "Cc" : "To";
+		return 1;
+	}
+	if (name_len == 4 && strncasecmp(name, "from", 4) == 0 && !h->from_addr) {
+		h->from_addr = address_of(value, value_len);
+	} else if (name_len == 4 && strncasecmp(name, "date", 4) == 0) {
+		h->has_date = true;
+	} else if (name_len == 10 && strncasecmp(name, "message-id", 10) == 0) {
+		h->has_msgid = true;
+	}
+	if (!bcc) {
+		/* folding is re-emitted as CRLF by the DATA encoder */
+		smart_str_appendl(&h->out, field, field_len);
+		smart_str_appendl(&h->out, "\r\n", 2);
+	}
+	return 0;
+}
+
+/* The address of a "-f sender" / "-fsender" flag, or NULL. */
+static zend_string *sender_from_params(const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *tok, *tend;
+		while (p < end && isspace((unsigned char)*p)) p++;
+		tok = p;
+		while (p < end && !isspace((unsigned char)*p)) p++;
+		tend = p;
+		if (tend - tok >= 2 && tok[0] == '-' && tok[1] == 'f') {
+			const char *a = tok + 2, *b = tend;
+			if (a == b) {
+				while (p < end && isspace((unsigned char)*p)) p++;
+				a = p;
+				while (p < end && !isspace((unsigned char)*p)) p++;
+				b = p;
+			}
+			while (a < b && (*a == '\'' || *a == '"' || *a == '<')) a++;
+			while (b > a && (b[-1] == '\'' || b[-1] == '"' || b[-1] == '>')) b--;
+			return zend_string_init(a, (size_t)(b - a), 0);
+		}
+	}
+	return NULL;
+}
+
+/* mail.log: the same line mail() writes, naming the function. */
+static void log_mail(const char *fname, const char *to, const char *subject, const char *hdr)
+{
+	char *mail_log = INI_STR("mail.log");
+	char *line, *p;
+
+	if (!mail_log || !*mail_log) {
+		return;
+	}
+	spprintf(&line, 0, "%s on [%s:%d]: To: %s -- Headers: %s -- Subject: %s", fname,
+		zend_get_executed_filename(), zend_get_executed_lineno(), to, hdr ? hdr : "", subject);
+	for (p = line; (p = strpbrk(p, "\r\n")); ) {
+		*p = ' ';
+	}
+	if (!strcmp(mail_log, "syslog")) {
+#ifdef HAVE_SYSLOG_H
+		php_syslog(LOG_NOTICE, "%s", line);
+#endif
+	} else {
+		zend_string *date = php_format_date("d-M-Y H:i:s e", 13, time(NULL), 1);
+		char *tmp;
+		size_t len = spprintf(&tmp, 0, "[%s] %s%s", ZSTR_VAL(date), line, PHP_EOL);
+		php_stream *stream = php_stream_open_wrapper(mail_log, "a", REPORT_ERRORS | STREAM_DISABLE_OPEN_BASEDIR, NULL);
+		if (stream) {
+			php_stream_write(stream, tmp, len);
+			php_stream_close(stream);
+		}
+		zend_string_release(date);
+		efree(tmp);
+	}
+	efree(line);
+}
+
+/* ---- the request's session ---------------------------------------------- */
+
+/* The settings as one string, to notice ini_set() between calls. */
+static zend_string *settings_key(void)
+{
+	return strpprintf(0, "%s|" ZEND_LONG_FMT "|" ZEND_LONG_FMT "|%s|%lx|%s|%g|%d|%d",
+		SMTPSOCK_G(host) ? SMTPSOCK_G(host) : "", SMTPSOCK_G(port), SMTPSOCK_G(security),
+		SMTPSOCK_G(username) ? SMTPSOCK_G(username) : "",
+		(unsigned long)zend_inline_hash_func(SMTPSOCK_G(password) ? SMTPSOCK_G(password) : "",
+			SMTPSOCK_G(password) ? strlen(SMTPSOCK_G(password)) : 0),
+		SMTPSOCK_G(helo) ? SMTPSOCK_G(helo) : "", SMTPSOCK_G(timeout),
+		(int)SMTPSOCK_G(verify_peer), (int)SMTPSOCK_G(allow_insecure_auth));
+}
+
+static zend_string *ini_string(const char *v)
+{
+	return v && *v ? zend_string_init(v, strlen(v), 0) : NULL;
+}
+
+static php_smtpsock_session *mail_session(void)
+{
+	zend_string *key = settings_key();
+	php_smtpsock_config cfg;
+
+	if (SMTPSOCK_G(mail_session)) {
+		if (zend_string_equals(key, SMTPSOCK_G(mail_session_key))) {
+			zend_string_release(key);
+			return SMTPSOCK_G(mail_session);
+		}
+		php_smtpsock_mail_rshutdown();
+	}
+	php_smtpsock_config_init(&cfg);
+	cfg.hosts = ini_string(SMTPSOCK_G(host));
+	cfg.port = SMTPSOCK_G(port);
+	cfg.security = (php_smtpsock_security)SMTPSOCK_G(security);
+	cfg.username = ini_string(SMTPSOCK_G(username));
+	cfg.password = ini_string(SMTPSOCK_G(password));
+	cfg.helo = ini_string(SMTPSOCK_G(helo));
+	cfg.timeout = SMTPSOCK_G(timeout);
+	cfg.verify_peer = SMTPSOCK_G(verify_peer);
+	cfg.allow_insecure_auth = SMTPSOCK_G(allow_insecure_auth);
+	cfg.persistent = SMTPSOCK_G(persistent);
+	SMTPSOCK_G(mail_session) = php_smtpsock_session_new(&cfg);
+	SMTPSOCK_G(mail_session_key) = key;
+	return SMTPSOCK_G(mail_session);
+}
+
+void php_smtpsock_mail_rshutdown(void)
+{
+	if (SMTPSOCK_G(mail_session)) {
+		php_smtpsock_session_free(SMTPSOCK_G(mail_session), true);
+		SMTPSOCK_G(mail_session) = NULL;
+	}
+	if (SMTPSOCK_G(mail_session_key)) {
+		zend_string_release(SMTPSOCK_G(mail_session_key));
+		SMTPSOCK_G(mail_session_key) = NULL;
+	}
+}
+
+/* ---- smtp_mail() -------------------------------------------------------- */
+
+static zend_string *make_message_id(const char *sender)
+{
+	unsigned char rnd[12];
+	char hex[25];
+	const char *at = sender ? strrchr(sender, '@') : NULL;
+	const char *domain = at && at[1] ? at + 1 : "localhost";
+	size_t i;
+
+	if (php_random_bytes_silent(rnd, sizeof(rnd)) == FAILURE) {
+		memset(rnd, 0, sizeof(rnd));
+	}
+	for (i = 0; i < sizeof(rnd); i++) {
+		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+	}
+	return strpprintf(0, "<%s.%lx@%s>", hex, (unsigned long)time(NULL), domain);
+}
+
+static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
+{
+	char *to, *subject, *message;
+	size_t to_len, subject_len, message_len;
+	zend_string *headers_str = NULL, *extra = NULL, *hdrs = NULL;
+	HashTable *headers_ht = NULL;
+	zend_string *to_r = NULL, *subject_r = NULL, *sender = NULL, *msgid = NULL, *head = NULL;
+	header_scan scan;
+	rcpt_set rcpts;
+	php_smtpsock_session *s;
+	php_smtpsock_body body;
+	php_smtpsock_result res;
+	smart_str hb = {0};
+	unsigned long replies_before;
+	bool reused;
+	zend_result r;
+
+	ZEND_PARSE_PARAMETERS_START(3, 5)
+		Z_PARAM_PATH(to, to_len)
+		Z_PARAM_PATH(subject, subject_len)
+		Z_PARAM_PATH(message, message_len)
+		Z_PARAM_OPTIONAL
+		Z_PARAM_ARRAY_HT_OR_STR(headers_ht, headers_str)
+		Z_PARAM_PATH_STR(extra)
+	ZEND_PARSE_PARAMETERS_END();
+
+	if (headers_str) {
+		if (strlen(ZSTR_VAL(headers_str)) != ZSTR_LEN(headers_str)) {
+			zend_argument_value_error(4, "must not contain any null bytes");
+			RETURN_THROWS();
+		}
+		hdrs = php_trim(headers_str, NULL, 0, 2);
+	} else if (headers_ht) {
+		if (!check_bare_lf(headers_ht)) {
+			RETURN_THROWS();
+		}
+		hdrs = php_mail_build_headers(headers_ht);
+		if (EG(exception)) {
+			if (hdrs) {
+				zend_string_release(hdrs);
+			}
+			RETURN_THROWS();
+		}
+	}
+
+	memset(&scan, 0, sizeof(scan));
+	array_init(&rcpts.list);
+	array_init(&rcpts.seen);
+	scan.rcpts = &rcpts;
+	RETVAL_FALSE;
+
+	to_r = rtrim_ws(to, to_len);
+	subject_r = rtrim_ws(subject, subject_len);
+	log_mail(fname, ZSTR_VAL(to_r), ZSTR_VAL(subject_r), hdrs ? ZSTR_VAL(hdrs) : NULL);
+
+	if (!folding_only(ZSTR_VAL(to_r), ZSTR_LEN(to_r))) {
+		php_error_docref(NULL, E_WARNING, "The to argument contains a CR or LF character that is not folding; refused (header injection)");
+		goto out;
+	}
+	if (!folding_only(ZSTR_VAL(subject_r), ZSTR_LEN(subject_r))) {
+		php_error_docref(NULL, E_WARNING, "The subject argument contains a CR or LF character that is not folding; refused (header injection)");
+		goto out;
+	}
+	if (smtp_addr_list_parse(ZSTR_VAL(to_r), ZSTR_LEN(to_r), add_rcpt, &rcpts) != SMTP_OK) {
+		php_error_docref(NULL, E_WARNING, "The to argument is not a valid address list: \"%s\"", ZSTR_VAL(to_r));
+		goto out;
+	}
+	if (hdrs && ZSTR_LEN(hdrs)) {
+		int rc = smtp_headers_parse(ZSTR_VAL(hdrs), ZSTR_LEN(hdrs), scan_field, &scan);
+		if (scan.bad_field) {
+			php_error_docref(NULL, E_WARNING, "The %s header is not a valid address list", scan.bad_field);
+			goto out;
+		}
+		if (rc != SMTP_OK) {
+			php_error_docref(NULL, E_WARNING, "Multiple or malformed newlines found in additional_header: every line must be a \"Name: value\" field or its folded continuation; refused (header injection)");
+			goto out;
+		}
+	}
+	if (zend_hash_num_elements(Z_ARRVAL(rcpts.list)) == 0) {
+		php_error_docref(NULL, E_WARNING, "No recipient: the to argument and the Cc/Bcc headers name no address");
+		goto out;
+	}
+
+	/* envelope sender: -f, smtpsock.from, sendmail_from, the From: header */
+	if (extra && ZSTR_LEN(extra)) {
+		sender = sender_from_params(ZSTR_VAL(extra), ZSTR_LEN(extra));
+	}
+	if (!sender && SMTPSOCK_G(from) && *SMTPSOCK_G(from)) {
+		sender = address_of(SMTPSOCK_G(from), strlen(SMTPSOCK_G(from)));
+	}
+	if (!sender && INI_STR("sendmail_from") && *INI_STR("sendmail_from")) {
+		sender = address_of(INI_STR("sendmail_from"), strlen(INI_STR("sendmail_from")));
+	}
+	if (!sender && scan.from_addr) {
+		sender = zend_string_copy(scan.from_addr);
+	}
+	if (!sender) {
+		php_error_docref(NULL, E_WARNING, "No envelope sender: pass \"-f address\", or set smtpsock.from, sendmail_from or a From: header");
+		goto out;
+	}
+	if (strpbrk(ZSTR_VAL(sender), "\r\n<> ")) {
+		php_error_docref(NULL, E_WARNING, "The envelope sender \"%s\" is not a valid address", ZSTR_VAL(sender));
+		goto out;
+	}
+
+	/* the header block */
+	if (PG(mail_x_header)) {
+		const char *file = zend_get_executed_filename();
+		zend_string *base = php_basename(file, strlen(file), NULL, 0);
+		smart_str_append_printf(&hb, "X-PHP-Originating-Script: " ZEND_LONG_FMT ":%s\r\n", php_getuid(), ZSTR_VAL(base));
+		zend_string_release(base);
+	}
+	smart_str_appends(&hb, "To: ");
+	smart_str_append(&hb, to_r);
+	smart_str_appends(&hb, "\r\nSubject: ");
+	smart_str_append(&hb, subject_r);
+	smart_str_appends(&hb, "\r\n");
+	if (!scan.has_date) {
+		zend_string *date = php_format_date("r", 1, time(NULL), 1);
+		smart_str_appends(&hb, "Date: ");
+		smart_str_append(&hb, date);
+		smart_str_appends(&hb, "\r\n");
+		zend_string_release(date);
+	}
+	if (!scan.has_msgid) {
+		msgid = make_message_id(ZSTR_VAL(sender));
+		smart_str_appends(&hb, "Message-ID: ");
+		smart_str_append(&hb, msgid);
+		smart_str_appends(&hb, "\r\n");
+	}
+	if (scan.out.s) {
+		smart_str_append(&hb, scan.out.s);
+	}
+	smart_str_appends(&hb, "\r\n");
+	smart_str_0(&hb);
+	head = hb.s;
+	hb.s = NULL;
+
+	memset(&body, 0, sizeof(body));
+	body.parts[0] = ZSTR_VAL(head);
+	body.lens[0] = ZSTR_LEN(head);
+	body.parts[1] = message;
+	body.lens[1] = message_len;
+	body.nparts = 2;
+
+	s = mail_session();
+	reused = php_smtpsock_session_connected(s);
+	replies_before = s->replies;
+	r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, &res);
+	if (r == FAILURE && reused && s->replies == replies_before && !php_smtpsock_session_connected(s)) {
+		/* the reused connection was dead before the server answered anything: once more, afresh */
+		php_smtpsock_result_dtor(&res);
+		r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, &res);
+	}
+	if (r == FAILURE) {
+		php_error_docref(NULL, E_WARNING, "%s", s->err.message ? ZSTR_VAL(s->err.message) : "sending failed");
+	} else if (zend_hash_num_elements(Z_ARRVAL(res.rejected)) > 0) {
+		smart_str list = {0};
+		zend_string *addr;
+		zval *text;
+		ZEND_HASH_FOREACH_STR_KEY_VAL(Z_ARRVAL(res.rejected), addr, text) {
+			if (list.s) {
+				smart_str_appends(&list, "; ");
+			}
+			smart_str_append(&list, addr);
+			smart_str_appends(&list, ": ");
+			smart_str_append(&list, Z_STR_P(text));
+		} ZEND_HASH_FOREACH_END();
+		smart_str_0(&list);
+		php_error_docref(NULL, E_WARNING, "The message was sent to the accepted recipients, but some were refused: %s",
+			ZSTR_VAL(list.s));
+		smart_str_free(&list);
+	} else {
+		RETVAL_TRUE;
+	}
+	php_smtpsock_result_dtor(&res);
+
+out:
+	if (hdrs) zend_string_release(hdrs);
+	if (to_r) zend_string_release(to_r);
+	if (subject_r) zend_string_release(subject_r);
+	if (sender) zend_string_release(sender);
+	if (msgid) zend_string_release(msgid);
+	if (head) zend_string_release(head);
+	if (scan.from_addr) zend_string_release(scan.from_addr);
+	smart_str_free(&scan.out);
+	smart_str_free(&hb);
+	zval_ptr_dtor(&rcpts.list);
+	zval_ptr_dtor(&rcpts.seen);
+}
+
+PHP_FUNCTION(smtp_mail)
+{
+	do_mail(INTERNAL_FUNCTION_PARAM_PASSTHRU, "smtp_mail()");
+}
+
+void php_smtpsock_mail_override(INTERNAL_FUNCTION_PARAMETERS)
+{
+	do_mail(INTERNAL_FUNCTION_PARAM_PASSTHRU, "mail()");
+}

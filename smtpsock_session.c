@@ -1,0 +1,1210 @@
+/*
+ * smtpsock_session.c: the driver. The only place with I/O: it opens the PHP
+ * stream, pumps bytes between it and the sans-I/O core, applies deadlines,
+ * upgrades to TLS, and runs the set-up and the transaction that both
+ * SmtpSocket and smtp_mail() use.
+ */
+#ifdef HAVE_CONFIG_H
+# include "config.h"
+#endif
+
+#include "php_smtpsock.h"
+#include "php_network.h"
+#include "ext/standard/file.h"
+#include "zend_smart_str.h"
+#include "ext/standard/php_string.h"
+#include "ext/standard/hrtime.h"
+#include "zend_exceptions.h"
+
+#ifndef PHP_WIN32
+# include <netinet/in.h>
+# include <netinet/tcp.h>
+# include <arpa/inet.h>
+# include <netdb.h>
+# include <unistd.h>
+#endif
+
+#define BODY_CHUNK  (64 * 1024)     /* message octets encoded per step */
+#define BDAT_CHUNK  (256 * 1024)    /* octets framed per BDAT */
+#define FLUSH_AT    (64 * 1024)     /* write once this much is queued */
+
+/* ---- config ------------------------------------------------------------- */
+
+void php_smtpsock_config_init(php_smtpsock_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->port = 25;
+	cfg->security = PHP_SMTPSOCK_SEC_AUTO;
+	cfg->timeout = 30.0;
+	cfg->verify_peer = true;
+	cfg->pipelining = true;
+	cfg->chunking = true;
+	ZVAL_UNDEF(&cfg->context);
+	ZVAL_UNDEF(&cfg->logger);
+}
+
+void php_smtpsock_config_dtor(php_smtpsock_config *cfg)
+{
+	zend_string **strs[] = { &cfg->hosts, &cfg->username, &cfg->password, &cfg->auth_mechs, &cfg->helo };
+	size_t i;
+
+	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
+		if (*strs[i]) {
+			zend_string_release(*strs[i]);
+			*strs[i] = NULL;
+		}
+	}
+	zval_ptr_dtor(&cfg->context);
+	ZVAL_UNDEF(&cfg->context);
+	zval_ptr_dtor(&cfg->logger);
+	ZVAL_UNDEF(&cfg->logger);
+}
+
+int php_smtpsock_security_parse(const char *s, size_t len)
+{
+	static const char *const names[] = { "auto", "starttls", "tls", "none" };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		if (strlen(names[i]) == len && zend_binary_strcasecmp(s, len, names[i], len) == 0) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* ---- errors ------------------------------------------------------------- */
+
+void php_smtpsock_error_clear(php_smtpsock_error *e)
+{
+	if (e->message) {
+		zend_string_release(e->message);
+		e->message = NULL;
+	}
+	if (e->has_reply) {
+		smtp_reply_free(&e->reply);
+		e->has_reply = false;
+	}
+	e->code = 0;
+	e->status[0] = '\0';
+}
+
+void php_smtpsock_fail(php_smtpsock_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	php_smtpsock_error_clear(&s->err);
+	va_start(ap, fmt);
+	s->err.message = vstrpprintf(0, fmt, ap);
+	va_end(ap);
+}
+
+void php_smtpsock_fail_reply(php_smtpsock_session *s, const char *what, const smtp_reply_t *r)
+{
+	php_smtpsock_error_clear(&s->err);
+	s->err.code = r->code;
+	memcpy(s->err.status, r->status, sizeof(s->err.status));
+	s->err.message = strpprintf(0, "%s: %s", what, r->text);
+	smtp_reply_init(&s->err.reply);
+	s->err.has_reply = smtp_reply_copy(&s->err.reply, r) == SMTP_OK;
+}
+
+void php_smtpsock_fail_core(php_smtpsock_session *s, const char *verb, int rc)
+{
+	switch (rc) {
+	case SMTP_E_STATE:
+		php_smtpsock_fail(s, "%s is not allowed now: the session is in state %s%s", verb,
+			s->core ? smtp_state_name(smtp_client_state(s->core)) : "DISCONNECTED",
+			s->core && smtp_client_state(s->core) == SMTP_ST_RCPT && smtp_client_rcpt_accepted(s->core) == 0
+				? " and no recipient was accepted" : "");
+		break;
+	case SMTP_E_ARG:
+		php_smtpsock_fail(s, "%s: argument contains CR, LF, NUL or an angle bracket", verb);
+		break;
+	case SMTP_E_TOO_LONG:
+		php_smtpsock_fail(s, "%s: command line longer than %d octets", verb, SMTP_MAX_CMD_LINE);
+		break;
+	default:
+		php_smtpsock_fail(s, "%s: %s", verb, smtp_strerror(rc));
+		break;
+	}
+}
+
+/* ---- the session -------------------------------------------------------- */
+
+static void trace_to_logger(void *ud, int dir, const char *line, size_t len)
+{
+	php_smtpsock_session *s = ud;
+	zval args[2], rv;
+
+	if (s->logger_failed || Z_TYPE(s->cfg.logger) == IS_UNDEF) {
+		return;
+	}
+	if (EG(exception)) {
+		s->logger_failed = true;
+		return;
+	}
+	ZVAL_STRINGL(&args[0], dir == '>' ? ">" : "<", 1);
+	ZVAL_STRINGL(&args[1], line, len);
+	ZVAL_UNDEF(&rv);
+	zend_call_known_function(s->logger_fcc.function_handler, s->logger_fcc.object,
+		s->logger_fcc.called_scope, &rv, 2, args, NULL);
+	zval_ptr_dtor(&rv);
+	zval_ptr_dtor(&args[0]);
+	zval_ptr_dtor(&args[1]);
+	if (EG(exception)) {
+		s->logger_failed = true;
+	}
+}
+
+php_smtpsock_session *php_smtpsock_session_new(php_smtpsock_config *cfg)
+{
+	php_smtpsock_session *s = ecalloc(1, sizeof(*s));
+
+	s->cfg = *cfg;
+	php_smtpsock_config_init(cfg);   /* ownership moved */
+	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
+		if (!zend_is_callable_ex(&s->cfg.logger, NULL, 0, NULL, &s->logger_fcc, NULL)) {
+			zval_ptr_dtor(&s->cfg.logger);
+			ZVAL_UNDEF(&s->cfg.logger);
+		}
+	}
+	smtp_reply_init(&s->last);
+	s->rbuf = emalloc(PHP_SMTPSOCK_RBUF);
+	return s;
+}
+
+bool php_smtpsock_session_connected(const php_smtpsock_session *s)
+{
+	return s->stream && s->core && smtp_client_state(s->core) != SMTP_ST_CLOSED;
+}
+
+void php_smtpsock_session_close(php_smtpsock_session *s)
+{
+	if (s->stream) {
+		php_stream_close(s->stream);
+		s->stream = NULL;
+	}
+	if (s->core) {
+		smtp_client_free(s->core);
+		s->core = NULL;
+	}
+	if (s->host) {
+		zend_string_release(s->host);
+		s->host = NULL;
+	}
+	s->tls = s->authed = s->peer_loopback = false;
+	s->roff = s->rlen = 0;
+}
+
+/* QUIT without waiting long: used when the session is being thrown away. */
+static void quit_quietly(php_smtpsock_session *s)
+{
+	const char *p;
+	size_t n;
+
+	if (!php_smtpsock_session_connected(s) || smtp_client_quit(s->core) != SMTP_OK) {
+		return;
+	}
+	while ((n = smtp_client_output(s->core, &p)) > 0) {
+		ssize_t w = php_stream_write(s->stream, p, n);
+		if (w <= 0) {
+			break;
+		}
+		smtp_client_output_consumed(s->core, (size_t)w);
+	}
+}
+
+void php_smtpsock_session_free(php_smtpsock_session *s, bool polite)
+{
+	if (!s) {
+		return;
+	}
+	/* During resource shutdown the stream may already be freed: no QUIT then
+	 * (PHP itself ignores the close). */
+	if (polite && !(EG(flags) & EG_FLAGS_IN_RESOURCE_SHUTDOWN)) {
+		quit_quietly(s);
+	}
+	php_smtpsock_session_close(s);
+	php_smtpsock_error_clear(&s->err);
+	smtp_reply_free(&s->last);
+	if (s->greeting) {
+		zend_string_release(s->greeting);
+	}
+	php_smtpsock_config_dtor(&s->cfg);
+	efree(s->rbuf);
+	efree(s);
+}
+
+/* ---- the pump ----------------------------------------------------------- */
+
+static double now_seconds(void)
+{
+	return (double)php_hrtime_current() / 1e9;
+}
+
+static void set_timeout(php_stream *stream, double seconds)
+{
+	struct timeval tv;
+
+	if (seconds < 0.001) {
+		seconds = 0.001;
+	}
+	tv.tv_sec = (time_t)seconds;
+	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
+	php_stream_set_option(stream, PHP_STREAM_OPTION_READ_TIMEOUT, 0, &tv);
+}
+
+zend_result php_smtpsock_flush(php_smtpsock_session *s)
+{
+	const char *p;
+	size_t n;
+
+	if (!s->stream) {
+		php_smtpsock_fail(s, "not connected");
+		return FAILURE;
+	}
+	set_timeout(s->stream, s->cfg.timeout);
+	while ((n = smtp_client_output(s->core, &p)) > 0) {
+		ssize_t w = php_stream_write(s->stream, p, n);
+		if (w <= 0) {
+			php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
+				s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
+			php_smtpsock_session_close(s);
+			return FAILURE;
+		}
+		smtp_client_output_consumed(s->core, (size_t)w);
+	}
+	return SUCCESS;
+}
+
+zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
+{
+	double deadline;
+
+	if (!php_smtpsock_session_connected(s)) {
+		php_smtpsock_fail(s, "not connected");
+		return FAILURE;
+	}
+	if (php_smtpsock_flush(s) == FAILURE) {
+		return FAILURE;
+	}
+	deadline = now_seconds() + s->cfg.timeout;
+	for (;;) {
+		double left;
+		ssize_t n;
+
+		if (s->roff < s->rlen) {
+			size_t used = 0;
+			int rc = smtp_client_feed(s->core, s->rbuf + s->roff, s->rlen - s->roff, &used, ev);
+
+			s->roff += used;
+			if (rc == 1) {
+				s->replies++;
+				s->has_last = smtp_reply_copy(&s->last, ev->reply) == SMTP_OK;
+				if (ev->closing && ev->cmd != SMTP_CMD_QUIT) {
+					php_smtpsock_fail_reply(s, "server closed the session", ev->reply);
+					php_smtpsock_session_close(s);
+					return FAILURE;
+				}
+				return SUCCESS;
+			}
+			if (rc < 0) {
+				php_smtpsock_fail(s, "protocol error from %s: %s",
+					s->host ? ZSTR_VAL(s->host) : "the server", smtp_strerror(rc));
+				php_smtpsock_session_close(s);
+				return FAILURE;
+			}
+			s->roff = s->rlen = 0;
+		}
+		left = deadline - now_seconds();
+		if (left <= 0) {
+			php_smtpsock_fail(s, "timed out after %g s waiting for a reply from %s",
+				s->cfg.timeout, s->host ? ZSTR_VAL(s->host) : "the server");
+			php_smtpsock_session_close(s);
+			return FAILURE;
+		}
+		set_timeout(s->stream, left);
+		n = php_stream_read(s->stream, s->rbuf, PHP_SMTPSOCK_RBUF);
+		if (n > 0) {
+			s->roff = 0;
+			s->rlen = (size_t)n;
+			continue;
+		}
+		if (s->stream->eof) {
+			bool mid = smtp_client_mid_reply(s->core);
+			smtp_client_eof(s->core);
+			php_smtpsock_fail(s, "connection closed by %s%s",
+				s->host ? ZSTR_VAL(s->host) : "the server", mid ? " in the middle of a reply" : "");
+			php_smtpsock_session_close(s);
+			return FAILURE;
+		}
+		/* timeout slice or transient: the deadline check above decides */
+	}
+}
+
+zend_result php_smtpsock_roundtrip(php_smtpsock_session *s, const char *what, smtp_event_t *ev)
+{
+	if (php_smtpsock_next_event(s, ev) == FAILURE) {
+		return FAILURE;
+	}
+	if (!ev->ok && !ev->intermediate) {
+		php_smtpsock_fail_reply(s, what, ev->reply);
+		return FAILURE;
+	}
+	return SUCCESS;
+}
+
+/* ---- connecting --------------------------------------------------------- */
+
+typedef struct {
+	char host[256];
+	zend_long port;
+	bool tls;
+	bool v6;
+} host_spec;
+
+/* Parse one entry of a host list: [tls:// | ssl:// | tcp://] (name | IPv4 |
+ * [IPv6] | IPv6) [:port]. */
+static bool parse_host(const char *p, size_t len, zend_long default_port, host_spec *h)
+{
+	const char *colon;
+	size_t hlen;
+
+	memset(h, 0, sizeof(*h));
+	h->port = default_port;
+	if (len > 6 && (zend_binary_strncasecmp(p, len, "tls://", 6, 6) == 0
+			|| zend_binary_strncasecmp(p, len, "ssl://", 6, 6) == 0)) {
+		h->tls = true;
+		p += 6;
+		len -= 6;
+	} else if (len > 6 && zend_binary_strncasecmp(p, len, "tcp://", 6, 6) == 0) {
+		p += 6;
+		len -= 6;
+	}
+	if (len == 0) {
+		return false;
+	}
+	if (p[0] == '[') {
+		const char *close = memchr(p, ']', len);
+		if (!close) {
+			return false;
+		}
+		hlen = (size_t)(close - p - 1);
+		if (hlen == 0 || hlen >= sizeof(h->host)) {
+			return false;
+		}
+		memcpy(h->host, p + 1, hlen);
+		h->v6 = true;
+		p = close + 1;
+		len -= hlen + 2;
+		if (len > 0 && p[0] != ':') {
+			return false;
+		}
+		colon = len > 0 ? p : NULL;
+	} else {
+		colon = memchr(p, ':', len);
+		if (colon && memchr(colon + 1, ':', len - (size_t)(colon - p) - 1)) {
+			/* a bare IPv6 address: no port */
+			if (len >= sizeof(h->host)) {
+				return false;
+			}
+			memcpy(h->host, p, len);
+			h->v6 = true;
+			colon = NULL;
+		} else {
+			hlen = colon ? (size_t)(colon - p) : len;
+			if (hlen == 0 || hlen >= sizeof(h->host)) {
+				return false;
+			}
+			memcpy(h->host, p, hlen);
+		}
+		len = colon ? len - (size_t)(colon - p) : 0;
+		p = colon ? colon : p + len;
+	}
+	if (colon) {
+		zend_long port = 0;
+		size_t i;
+		if (len < 2) {
+			return false;
+		}
+		for (i = 1; i < len; i++) {
+			if (p[i] < '0' || p[i] > '9' || port > 65535) {
+				return false;
+			}
+			port = port * 10 + (p[i] - '0');
+		}
+		h->port = port;
+	}
+	if (h->port < 1 || h->port > 65535) {
+		return false;
+	}
+	for (hlen = 0; h->host[hlen]; hlen++) {
+		unsigned char ch = (unsigned char)h->host[hlen];
+		if (ch <= ' ' || ch == '/' || ch == '@' || ch >= 0x7f) {
+			return false;
+		}
+	}
+	return true;
+}
+
+static php_stream_context *session_context(php_smtpsock_session *s)
+{
+	php_stream_context *ctx;
+	zval v;
+
+	if (Z_TYPE(s->cfg.context) == IS_RESOURCE) {
+		return php_stream_context_from_zval(&s->cfg.context, 0);
+	}
+	ctx = php_stream_context_alloc();
+	if (!s->cfg.verify_peer) {
+		ZVAL_FALSE(&v);
+		php_stream_context_set_option(ctx, "ssl", "verify_peer", &v);
+		php_stream_context_set_option(ctx, "ssl", "verify_peer_name", &v);
+	}
+	/* keep the context alive as long as the session */
+	ZVAL_RES(&s->cfg.context, ctx->res);
+	GC_ADDREF(ctx->res);
+	return ctx;
+}
+
+/* Learn the peer's and our own address: loopback check and address literal. */
+static void inspect_addresses(php_smtpsock_session *s, char *literal, size_t literal_size)
+{
+	struct sockaddr *sa = NULL;
+	socklen_t salen = 0;
+	char buf[INET6_ADDRSTRLEN];
+
+	literal[0] = '\0';
+	s->peer_loopback = false;
+	if (php_stream_xport_get_name(s->stream, 1, NULL, (void **)&sa, &salen) == 0 && sa) {
+		if (sa->sa_family == AF_INET) {
+			const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+			s->peer_loopback = (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+		}
+#ifdef HAVE_IPV6
+		else if (sa->sa_family == AF_INET6) {
+			const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+			s->peer_loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr)
+				|| (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr) && in6->sin6_addr.s6_addr[12] == 127);
+		}
+#endif
+		efree(sa);
+	}
+	sa = NULL;
+	if (php_stream_xport_get_name(s->stream, 0, NULL, (void **)&sa, &salen) == 0 && sa) {
+		if (sa->sa_family == AF_INET
+				&& inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf, sizeof(buf))) {
+			snprintf(literal, literal_size, "[%s]", buf);
+		}
+#ifdef HAVE_IPV6
+		else if (sa->sa_family == AF_INET6
+				&& inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf, sizeof(buf))) {
+			snprintf(literal, literal_size, "[IPv6:%s]", buf);
+		}
+#endif
+		efree(sa);
+	}
+}
+
+static void set_nodelay(php_stream *stream)
+{
+	php_socket_t fd;
+	int one = 1;
+
+	if (php_stream_cast(stream, PHP_STREAM_AS_SOCKETD, (void **)&fd, 0) == SUCCESS && fd != SOCK_ERR) {
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (char *)&one, sizeof(one));
+	}
+}
+
+
+/* Run fn with PHP's own warnings silenced; the last one becomes detail. */
+static zend_string *last_php_error(void)
+{
+	if (PG(last_error_message)) {
+		return zend_string_copy(PG(last_error_message));
+	}
+	return NULL;
+}
+
+static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
+{
+	php_stream_context *ctx = session_context(s);
+	zend_string *errstr = NULL;
+	int errcode = 0;
+	struct timeval tv;
+	char *uri;
+	size_t urilen;
+	smtp_event_t ev;
+	bool implicit_tls = h->tls || s->cfg.security == PHP_SMTPSOCK_SEC_TLS;
+
+	tv.tv_sec = (time_t)s->cfg.timeout;
+	tv.tv_usec = (suseconds_t)((s->cfg.timeout - (double)tv.tv_sec) * 1e6);
+	urilen = spprintf(&uri, 0, h->v6 ? "%s://[%s]:" ZEND_LONG_FMT : "%s://%s:" ZEND_LONG_FMT,
+		implicit_tls ? "ssl" : "tcp", h->host, h->port);
+	if (s->host) {
+		zend_string_release(s->host);
+	}
+	s->host = strpprintf(0, h->v6 ? "[%s]:" ZEND_LONG_FMT : "%s:" ZEND_LONG_FMT, h->host, h->port);
+
+	{
+		int old = EG(error_reporting);
+		EG(error_reporting) = 0;
+		s->stream = php_stream_xport_create(uri, urilen, 0, STREAM_XPORT_CLIENT | STREAM_XPORT_CONNECT,
+			NULL, &tv, ctx, &errstr, &errcode);
+		EG(error_reporting) = old;
+	}
+	efree(uri);
+	if (!s->stream) {
+		zend_string *detail = errstr ? zend_string_copy(errstr) : last_php_error();
+		php_smtpsock_fail(s, "could not connect to %s: %s", ZSTR_VAL(s->host),
+			detail ? ZSTR_VAL(detail) : "unknown error");
+		if (detail) {
+			zend_string_release(detail);
+		}
+		if (errstr) {
+			zend_string_release(errstr);
+		}
+		return FAILURE;
+	}
+	if (errstr) {
+		zend_string_release(errstr);
+	}
+	s->stream->flags |= PHP_STREAM_FLAG_SUPPRESS_ERRORS;
+	php_stream_set_option(s->stream, PHP_STREAM_OPTION_READ_BUFFER, PHP_STREAM_BUFFER_NONE, NULL);
+	set_nodelay(s->stream);
+	s->tls = implicit_tls;
+	inspect_addresses(s, s->local_literal, sizeof(s->local_literal));
+
+	s->core = smtp_client_new();
+	smtp_client_set_trace(s->core, trace_to_logger, s);
+	s->roff = s->rlen = 0;
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+		return FAILURE;
+	}
+	if (!ev.ok) {
+		php_smtpsock_fail_reply(s, "greeting refused", ev.reply);
+		quit_quietly(s);
+		php_smtpsock_session_close(s);
+		return FAILURE;
+	}
+	if (s->greeting) {
+		zend_string_release(s->greeting);
+	}
+	s->greeting = zend_string_init(ev.reply->text, ev.reply->text_len, 0);
+	return SUCCESS;
+}
+
+/* Try each host of the list in order until one greets with 220. */
+static zend_result connect_any(php_smtpsock_session *s)
+{
+	const char *list = s->cfg.hosts ? ZSTR_VAL(s->cfg.hosts) : "localhost";
+	const char *end = list + strlen(list);
+	smart_str errors = {0};
+	bool tried = false;
+
+	php_smtpsock_session_close(s);
+	while (list < end) {
+		const char *semi = memchr(list, ';', (size_t)(end - list));
+		const char *e = semi ? semi : end;
+		const char *b = list;
+		host_spec h;
+
+		list = semi ? semi + 1 : end;
+		while (b < e && (*b == ' ' || *b == '\t')) b++;
+		while (e > b && (e[-1] == ' ' || e[-1] == '\t')) e--;
+		if (b == e) {
+			continue;
+		}
+		tried = true;
+		if (!parse_host(b, (size_t)(e - b), s->cfg.port, &h)) {
+			php_smtpsock_fail(s, "invalid host \"%.*s\"", (int)(e - b), b);
+		} else if (connect_one(s, &h) == SUCCESS) {
+			smart_str_free(&errors);
+			return SUCCESS;
+		}
+		if (errors.s) {
+			smart_str_appends(&errors, "; ");
+		}
+		smart_str_append(&errors, s->err.message);
+	}
+	if (!tried) {
+		php_smtpsock_fail(s, "no SMTP host configured");
+		smart_str_free(&errors);
+		return FAILURE;
+	}
+	smart_str_0(&errors);
+	if (errors.s && s->err.message && !zend_string_equals(errors.s, s->err.message)) {
+		/* several hosts failed: name them all, keep the last reply's code */
+		zend_string_release(s->err.message);
+		s->err.message = errors.s;
+	} else {
+		smart_str_free(&errors);
+	}
+	return FAILURE;
+}
+
+/* The EHLO name: configured, else the FQDN, else our address literal. */
+static zend_string *helo_name(php_smtpsock_session *s)
+{
+	char name[256];
+
+	if (s->cfg.helo && ZSTR_LEN(s->cfg.helo)) {
+		return zend_string_copy(s->cfg.helo);
+	}
+	if (gethostname(name, sizeof(name) - 1) == 0) {
+		name[sizeof(name) - 1] = '\0';
+		if (strchr(name, '.') && name[strlen(name) - 1] != '.') {
+			return zend_string_init(name, strlen(name), 0);
+		}
+#ifndef PHP_WIN32
+		{
+			struct addrinfo hints, *res = NULL;
+			memset(&hints, 0, sizeof(hints));
+			hints.ai_flags = AI_CANONNAME;
+			if (getaddrinfo(name, NULL, &hints, &res) == 0 && res) {
+				zend_string *fqdn = NULL;
+				if (res->ai_canonname && strchr(res->ai_canonname, '.')) {
+					fqdn = zend_string_init(res->ai_canonname, strlen(res->ai_canonname), 0);
+				}
+				freeaddrinfo(res);
+				if (fqdn) {
+					return fqdn;
+				}
+			}
+		}
+#endif
+	}
+	if (s->local_literal[0]) {
+		return zend_string_init(s->local_literal, strlen(s->local_literal), 0);
+	}
+	return zend_string_init("[127.0.0.1]", sizeof("[127.0.0.1]") - 1, 0);
+}
+
+zend_result php_smtpsock_hello(php_smtpsock_session *s, zend_string *domain, bool use_ehlo, bool fallback)
+{
+	zend_string *name = domain ? zend_string_copy(domain) : helo_name(s);
+	smtp_event_t ev;
+	int rc = use_ehlo ? smtp_client_ehlo(s->core, ZSTR_VAL(name), ZSTR_LEN(name))
+	                  : smtp_client_helo(s->core, ZSTR_VAL(name), ZSTR_LEN(name));
+
+	if (rc != SMTP_OK) {
+		php_smtpsock_fail_core(s, use_ehlo ? "EHLO" : "HELO", rc);
+		zend_string_release(name);
+		return FAILURE;
+	}
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+		zend_string_release(name);
+		return FAILURE;
+	}
+	if (!ev.ok) {
+		if (!use_ehlo || !fallback || ev.reply->code < 500) {
+			php_smtpsock_fail_reply(s, use_ehlo ? "EHLO refused" : "HELO refused", ev.reply);
+			zend_string_release(name);
+			return FAILURE;
+		}
+		rc = smtp_client_helo(s->core, ZSTR_VAL(name), ZSTR_LEN(name));
+		if (rc != SMTP_OK) {
+			php_smtpsock_fail_core(s, "HELO", rc);
+			zend_string_release(name);
+			return FAILURE;
+		}
+		if (php_smtpsock_roundtrip(s, "HELO refused", &ev) == FAILURE) {
+			zend_string_release(name);
+			return FAILURE;
+		}
+	}
+	zend_string_release(name);
+	return SUCCESS;
+}
+
+zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal)
+{
+	smtp_event_t ev;
+	zend_string *detail;
+	int rc = smtp_client_starttls(s->core), ok, old;
+
+	if (rc != SMTP_OK) {
+		php_smtpsock_fail_core(s, "STARTTLS", rc);
+		return FAILURE;
+	}
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+		return FAILURE;
+	}
+	if (!ev.ok) {
+		if (tolerate_refusal && ev.reply->code == 454) {
+			return SUCCESS;
+		}
+		php_smtpsock_fail_reply(s, "STARTTLS refused", ev.reply);
+		return FAILURE;
+	}
+	/* Nothing the server sent before the handshake may be read after it. */
+	if (s->roff != s->rlen) {
+		php_smtpsock_fail(s, "protocol error from %s: %s", ZSTR_VAL(s->host),
+			smtp_strerror(SMTP_E_TLS_INJECTION));
+		php_smtpsock_session_close(s);
+		return FAILURE;
+	}
+	set_timeout(s->stream, s->cfg.timeout);
+	old = EG(error_reporting);
+	EG(error_reporting) = 0;
+	if (PG(last_error_message)) {
+		zend_string_release(PG(last_error_message));
+		PG(last_error_message) = NULL;
+	}
+	ok = php_stream_xport_crypto_setup(s->stream, STREAM_CRYPTO_METHOD_TLS_ANY_CLIENT, NULL) >= 0
+		&& php_stream_xport_crypto_enable(s->stream, 1) > 0;
+	EG(error_reporting) = old;
+	if (!ok) {
+		detail = last_php_error();
+		php_smtpsock_fail(s, "TLS handshake with %s failed%s%s", ZSTR_VAL(s->host),
+			detail ? ": " : "", detail ? ZSTR_VAL(detail) : "");
+		if (detail) {
+			zend_string_release(detail);
+		}
+		php_smtpsock_session_close(s);
+		return FAILURE;
+	}
+	s->tls = true;
+	if ((rc = smtp_client_tls_done(s->core)) != SMTP_OK) {
+		php_smtpsock_fail_core(s, "EHLO", rc);
+		return FAILURE;
+	}
+	return php_smtpsock_roundtrip(s, "EHLO after STARTTLS refused", &ev);
+}
+
+zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level)
+{
+	smtp_state_t st;
+
+	if (!php_smtpsock_session_connected(s)) {
+		if (connect_any(s) == FAILURE) {
+			return FAILURE;
+		}
+	}
+	if (level < PHP_SMTPSOCK_LVL_READY) {
+		return SUCCESS;
+	}
+	st = smtp_client_state(s->core);
+	if (st == SMTP_ST_GREETED && php_smtpsock_hello(s, NULL, true, true) == FAILURE) {
+		return FAILURE;
+	}
+	if (!s->tls && s->cfg.security != PHP_SMTPSOCK_SEC_NONE) {
+		bool offered = (smtp_client_caps(s->core)->flags & SMTP_CAP_STARTTLS) != 0;
+		if (s->cfg.security == PHP_SMTPSOCK_SEC_STARTTLS && !offered) {
+			php_smtpsock_fail(s, "%s does not offer STARTTLS, which security=starttls requires",
+				ZSTR_VAL(s->host));
+			quit_quietly(s);
+			php_smtpsock_session_close(s);
+			return FAILURE;
+		}
+		if (offered && smtp_client_state(s->core) == SMTP_ST_READY
+				&& php_smtpsock_starttls(s, s->cfg.security == PHP_SMTPSOCK_SEC_AUTO) == FAILURE) {
+			return FAILURE;
+		}
+	}
+	if (s->cfg.username && ZSTR_LEN(s->cfg.username) && !s->authed) {
+		php_smtpsock_fail(s, "AUTH is not supported yet by this build of smtpsock");
+		return FAILURE;
+	}
+	return SUCCESS;
+}
+
+/* ---- messages ----------------------------------------------------------- */
+
+/* Write queued output once enough has gathered. */
+static zend_result maybe_flush(php_smtpsock_session *s)
+{
+	const char *p;
+
+	if (smtp_client_output(s->core, &p) >= FLUSH_AT) {
+		return php_smtpsock_flush(s);
+	}
+	return SUCCESS;
+}
+
+zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body)
+{
+	int i, rc;
+
+	for (i = 0; i < body->nparts; i++) {
+		const char *p = body->parts[i];
+		size_t left = body->lens[i];
+		while (left) {
+			size_t n = left < BODY_CHUNK ? left : BODY_CHUNK;
+			if ((rc = smtp_client_body(s->core, p, n)) != SMTP_OK) {
+				php_smtpsock_fail_core(s, "DATA", rc);
+				php_smtpsock_session_close(s);
+				return FAILURE;
+			}
+			p += n;
+			left -= n;
+			if (maybe_flush(s) == FAILURE) {
+				return FAILURE;
+			}
+		}
+	}
+	if (body->stream) {
+		char *buf = emalloc(BODY_CHUNK);
+		for (;;) {
+			ssize_t n = php_stream_read(body->stream, buf, BODY_CHUNK);
+			if (n < 0 || (n == 0 && !php_stream_eof(body->stream))) {
+				if (n == 0) {
+					continue;
+				}
+				efree(buf);
+				/* Never end a half-read message with the terminator: drop the session. */
+				php_smtpsock_fail(s, "could not read the message stream; the message was not sent");
+				php_smtpsock_session_close(s);
+				return FAILURE;
+			}
+			if (n == 0) {
+				break;
+			}
+			if ((rc = smtp_client_body(s->core, buf, (size_t)n)) != SMTP_OK) {
+				efree(buf);
+				php_smtpsock_fail_core(s, "DATA", rc);
+				php_smtpsock_session_close(s);
+				return FAILURE;
+			}
+			if (maybe_flush(s) == FAILURE) {
+				efree(buf);
+				return FAILURE;
+			}
+		}
+		efree(buf);
+	}
+	if ((rc = smtp_client_body_end(s->core)) != SMTP_OK) {
+		php_smtpsock_fail_core(s, "DATA", rc);
+		php_smtpsock_session_close(s);
+		return FAILURE;
+	}
+	return php_smtpsock_flush(s);
+}
+
+/* Frame the body as BDAT chunks. With pipelining the chunks go out without
+ * waiting; otherwise each waits for its 250. */
+static zend_result write_bdat(php_smtpsock_session *s, php_smtpsock_body *body, bool pipe,
+                              size_t *sent, smtp_event_t *final_ev, bool *have_final)
+{
+	int i, rc;
+	size_t total = 0, done = 0;
+
+	for (i = 0; i < body->nparts; i++) {
+		total += body->lens[i];
+	}
+	for (i = 0; i < body->nparts; i++) {
+		const char *p = body->parts[i];
+		size_t left = body->lens[i];
+		while (left) {
+			size_t n = left < BDAT_CHUNK ? left : BDAT_CHUNK;
+			bool last = done + n == total;
+			if ((rc = smtp_client_bdat(s->core, p, n, last)) != SMTP_OK) {
+				php_smtpsock_fail_core(s, "BDAT", rc);
+				return FAILURE;
+			}
+			(*sent)++;
+			p += n;
+			left -= n;
+			done += n;
+			if (!pipe) {
+				if (php_smtpsock_next_event(s, final_ev) == FAILURE) {
+					return FAILURE;
+				}
+				(*sent)--;
+				if (!final_ev->ok) {
+					php_smtpsock_fail_reply(s, "message refused", final_ev->reply);
+					return FAILURE;
+				}
+				if (final_ev->last) {
+					*have_final = true;
+					return SUCCESS;
+				}
+			} else if (php_smtpsock_flush(s) == FAILURE) {
+				return FAILURE;
+			}
+		}
+	}
+	if (total == 0) {
+		if ((rc = smtp_client_bdat(s->core, "", 0, 1)) != SMTP_OK) {
+			php_smtpsock_fail_core(s, "BDAT", rc);
+			return FAILURE;
+		}
+		(*sent)++;
+	}
+	return SUCCESS;
+}
+
+/* RSET after a failed transaction so the session is ready for the next one;
+ * a failure here only closes the session, the caller's error stands. */
+static void reset_quietly(php_smtpsock_session *s)
+{
+	php_smtpsock_error saved = s->err;
+	smtp_event_t ev;
+
+	if (!php_smtpsock_session_connected(s)) {
+		return;
+	}
+	memset(&s->err, 0, sizeof(s->err));
+	smtp_client_set_pipelining(s->core, 0);
+	while (smtp_client_pending(s->core) > 0) {
+		if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+			break;
+		}
+	}
+	if (php_smtpsock_session_connected(s) && smtp_client_rset(s->core) == SMTP_OK) {
+		if (php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
+			php_smtpsock_session_close(s);
+		}
+	}
+	php_smtpsock_error_clear(&s->err);
+	s->err = saved;
+}
+
+static void record_rcpt(php_smtpsock_result *res, zend_string **addrs, const smtp_event_t *ev)
+{
+	zend_string *addr = addrs[ev->index];
+
+	if (ev->ok) {
+		add_next_index_str(&res->accepted, zend_string_copy(addr));
+	} else {
+		zval text;
+		ZVAL_STRINGL(&text, ev->reply->text, ev->reply->text_len);
+		zend_symtable_update(Z_ARRVAL(res->rejected), addr, &text);
+	}
+}
+
+static unsigned long long body_size(const php_smtpsock_body *body)
+{
+	unsigned long long n = 0;
+	int i;
+
+	for (i = 0; i < body->nparts; i++) {
+		n += smtp_data_measure(body->parts[i], body->lens[i]);
+	}
+	return n;
+}
+
+zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
+                              HashTable *rcpts, const char *mail_params, const char *rcpt_params,
+                              php_smtpsock_body *body, php_smtpsock_result *res)
+{
+	const smtp_caps_t *caps;
+	smtp_event_t ev;
+	zend_string **addrs;
+	zval *zv;
+	smart_str mparams = {0};
+	uint32_t n = 0, i;
+	bool pipe, chunk, mail_ok = true, have_final = false;
+	size_t bdat_pending = 0;
+	int rc;
+	zend_result result = FAILURE;
+
+	array_init(&res->accepted);
+	array_init(&res->rejected);
+	res->reply = NULL;
+	php_smtpsock_error_clear(&s->err);
+
+	if (php_smtpsock_ensure(s, PHP_SMTPSOCK_LVL_READY) == FAILURE) {
+		return FAILURE;
+	}
+	if (smtp_client_state(s->core) != SMTP_ST_READY) {
+		php_smtpsock_fail_core(s, "MAIL", SMTP_E_STATE);
+		return FAILURE;
+	}
+	caps = smtp_client_caps(s->core);
+	pipe = s->cfg.pipelining && (caps->flags & SMTP_CAP_PIPELINING);
+	chunk = s->cfg.chunking && (caps->flags & SMTP_CAP_CHUNKING) && !body->stream;
+
+	if (mail_params && *mail_params) {
+		smart_str_appends(&mparams, mail_params);
+	}
+	if ((caps->flags & SMTP_CAP_SIZE) && !body->stream) {
+		unsigned long long size = body_size(body);
+		if (caps->size_limit && size > caps->size_limit) {
+			php_smtpsock_fail(s, "message of %llu octets exceeds the server's SIZE limit of %llu octets; not sent",
+				size, caps->size_limit);
+			smart_str_free(&mparams);
+			return FAILURE;
+		}
+		if (!mail_params || !strstr(mail_params, "SIZE=")) {
+			if (mparams.s) {
+				smart_str_appendc(&mparams, ' ');
+			}
+			smart_str_append_printf(&mparams, "SIZE=%llu", size);
+		}
+	}
+	smart_str_0(&mparams);
+
+	addrs = safe_emalloc(zend_hash_num_elements(rcpts) + 1, sizeof(*addrs), 0);
+	ZEND_HASH_FOREACH_VAL(rcpts, zv) {
+		addrs[n++] = Z_STR_P(zv);
+	} ZEND_HASH_FOREACH_END();
+
+	smtp_client_set_pipelining(s->core, pipe);
+	rc = smtp_client_mail(s->core, from, from_len, mparams.s ? ZSTR_VAL(mparams.s) : "",
+		mparams.s ? ZSTR_LEN(mparams.s) : 0);
+	if (rc != SMTP_OK) {
+		php_smtpsock_fail_core(s, "MAIL", rc);
+		goto done;
+	}
+	if (!pipe) {
+		if (php_smtpsock_roundtrip(s, "sender refused", &ev) == FAILURE) {
+			goto fail_reset;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		rc = smtp_client_rcpt(s->core, ZSTR_VAL(addrs[i]), ZSTR_LEN(addrs[i]),
+			rcpt_params ? rcpt_params : "", rcpt_params ? strlen(rcpt_params) : 0);
+		if (rc != SMTP_OK) {
+			php_smtpsock_fail_core(s, "RCPT", rc);
+			goto fail_reset;
+		}
+		if (!pipe) {
+			if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+				goto done;
+			}
+			record_rcpt(res, addrs, &ev);
+		}
+	}
+	if (!pipe && zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
+		php_smtpsock_fail_reply(s, "every recipient was refused", &s->last);
+		goto fail_reset;
+	}
+	if (chunk) {
+		/* BDAT goes out with the envelope when pipelining */
+		if (write_bdat(s, body, pipe, &bdat_pending, &ev, &have_final) == FAILURE) {
+			goto fail_reset;
+		}
+	} else if ((rc = smtp_client_data(s->core)) != SMTP_OK) {
+		php_smtpsock_fail_core(s, "DATA", rc);
+		goto fail_reset;
+	}
+	if (pipe) {
+		if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+			goto done;
+		}
+		if (!ev.ok) {
+			mail_ok = false;
+			php_smtpsock_fail_reply(s, "sender refused", ev.reply);
+		}
+		for (i = 0; i < n; i++) {
+			if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+				goto done;
+			}
+			if (mail_ok) {
+				record_rcpt(res, addrs, &ev);
+			}
+		}
+		if (mail_ok && zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
+			php_smtpsock_fail_reply(s, "every recipient was refused", &s->last);
+		}
+	}
+	if (chunk) {
+		bool failed = false;
+		while (bdat_pending > 0) {
+			if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+				goto done;
+			}
+			bdat_pending--;
+			if (!ev.ok && !failed && mail_ok && zend_hash_num_elements(Z_ARRVAL(res->accepted)) > 0) {
+				php_smtpsock_fail_reply(s, "message refused", ev.reply);
+			}
+			failed = failed || !ev.ok;
+			if (ev.last) {
+				have_final = true;
+			}
+		}
+		if (failed || !have_final || !mail_ok || zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
+			if (!s->err.message) {
+				php_smtpsock_fail_reply(s, "message refused", &s->last);
+			}
+			if (php_smtpsock_session_connected(s) && smtp_client_state(s->core) != SMTP_ST_READY) {
+				goto fail_reset;
+			}
+			goto done;
+		}
+		res->reply = zend_string_init(s->last.text, s->last.text_len, 0);
+		result = SUCCESS;
+		goto done;
+	}
+	/* DATA */
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+		goto done;
+	}
+	if (!mail_ok || zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
+		if (ev.ok) {
+			/* 354 with nobody to deliver to: end an empty message at once */
+			if (smtp_client_body_end(s->core) != SMTP_OK || php_smtpsock_next_event(s, &ev) == FAILURE) {
+				goto done;
+			}
+		}
+		goto fail_reset;
+	}
+	if (!ev.ok) {
+		php_smtpsock_fail_reply(s, "DATA refused", ev.reply);
+		goto fail_reset;
+	}
+	if (php_smtpsock_write_body(s, body) == FAILURE) {
+		goto done;
+	}
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+		goto done;
+	}
+	if (!ev.ok) {
+		php_smtpsock_fail_reply(s, "message refused", ev.reply);
+		goto done;
+	}
+	res->reply = zend_string_init(ev.reply->text, ev.reply->text_len, 0);
+	result = SUCCESS;
+	goto done;
+
+fail_reset:
+	reset_quietly(s);
+done:
+	if (php_smtpsock_session_connected(s)) {
+		smtp_client_set_pipelining(s->core, 0);
+	}
+	efree(addrs);
+	smart_str_free(&mparams);
+	return result;
+}
+
+void php_smtpsock_result_dtor(php_smtpsock_result *res)
+{
+	zval_ptr_dtor(&res->accepted);
+	zval_ptr_dtor(&res->rejected);
+	if (res->reply) {
+		zend_string_release(res->reply);
+		res->reply = NULL;
+	}
+}
+
+void php_smtpsock_reply_to_array(const smtp_reply_t *r, zval *out)
+{
+	zval lines;
+	size_t i;
+
+	array_init_size(out, 3);
+	add_assoc_long(out, "code", r->code);
+	if (r->status[0]) {
+		add_assoc_string(out, "status", r->status);
+	} else {
+		add_assoc_null(out, "status");
+	}
+	array_init_size(&lines, (uint32_t)r->nlines);
+	for (i = 0; i < r->nlines; i++) {
+		add_next_index_stringl(&lines, r->text + r->lines[i].off, r->lines[i].len);
+	}
+	add_assoc_zval(out, "lines", &lines);
+}
+
+void php_smtpsock_caps_to_array(const smtp_caps_t *caps, zval *out)
+{
+	size_t i;
+
+	array_init_size(out, (uint32_t)caps->count);
+	for (i = 0; i < caps->count; i++) {
+		add_assoc_string(out, caps->entries[i].keyword, caps->entries[i].params);
+	}
+}
