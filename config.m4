@@ -15,4 +15,5 @@ if test "$PHP_SMTPSOCK" != "no"; then
   PHP_ADD_INCLUDE([$ext_srcdir/smtp_core])
   PHP_ADD_EXTENSION_DEP(smtpsock, date)
   PHP_ADD_EXTENSION_DEP(smtpsock, standard)
+  PHP_ADD_EXTENSION_DEP(smtpsock, spl)
 fi

@@ -71,6 +71,7 @@ typedef struct {
 	php_smtpsock_error err;      /* the last failure */
 	zend_fcall_info_cache logger_fcc;
 	bool logger_failed;          /* the logger threw: stop calling it */
+	bool in_logger;              /* the logger is running: the session must not be re-entered */
 	char *rbuf;                  /* bytes read but not yet fed */
 	size_t roff, rlen;
 } php_smtpsock_session;

@@ -38,11 +38,24 @@ static zend_object *php_smtpsock_create(zend_class_entry *ce)
 	return &o->std;
 }
 
+/* Destructor phase: user code may still run, so QUIT politely here. */
+static void php_smtpsock_dtor(zend_object *obj)
+{
+	php_smtpsock_obj *o = php_smtpsock_from_obj(obj);
+
+	if (o->sess && !o->sess->in_logger) {
+		php_smtpsock_session_free(o->sess, true);
+		o->sess = NULL;
+	}
+	zend_objects_destroy_object(obj);
+}
+
+/* Free phase: no user code; just drop the connection. */
 static void php_smtpsock_free(zend_object *obj)
 {
 	php_smtpsock_obj *o = php_smtpsock_from_obj(obj);
 
-	php_smtpsock_session_free(o->sess, true);
+	php_smtpsock_session_free(o->sess, false);
 	o->sess = NULL;
 	zend_object_std_dtor(obj);
 }
@@ -50,15 +63,13 @@ static void php_smtpsock_free(zend_object *obj)
 static HashTable *php_smtpsock_get_gc(zend_object *obj, zval **table, int *n)
 {
 	php_smtpsock_obj *o = php_smtpsock_from_obj(obj);
+	zend_get_gc_buffer *buf = zend_get_gc_buffer_create();
 
 	if (o->sess) {
-		/* logger and context are adjacent in the config */
-		*table = &o->sess->cfg.context;
-		*n = 2;
-	} else {
-		*table = NULL;
-		*n = 0;
+		zend_get_gc_buffer_add_zval(buf, &o->sess->cfg.logger);
+		zend_get_gc_buffer_add_zval(buf, &o->sess->cfg.context);
 	}
+	zend_get_gc_buffer_use(buf, table, n);
 	return zend_std_get_properties(obj);
 }
 
@@ -92,6 +103,10 @@ static void throw_session_error(php_smtpsock_session *s)
 	php_smtpsock_session *s = Z_SMTPSOCK_P(ZEND_THIS)->sess; \
 	if (!s) { \
 		zend_throw_error(NULL, "SmtpSocket object is not initialized"); \
+		RETURN_THROWS(); \
+	} \
+	if (s->in_logger) { \
+		zend_throw_error(NULL, "SmtpSocket cannot be used from its own logger"); \
 		RETURN_THROWS(); \
 	} \
 	php_smtpsock_error_clear(&s->err)
@@ -850,6 +865,7 @@ void php_smtpsock_class_minit(void)
 	php_smtpsock_ce->create_object = php_smtpsock_create;
 	memcpy(&php_smtpsock_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));
 	php_smtpsock_handlers.offset = XtOffsetOf(php_smtpsock_obj, std);
+	php_smtpsock_handlers.dtor_obj = php_smtpsock_dtor;
 	php_smtpsock_handlers.free_obj = php_smtpsock_free;
 	php_smtpsock_handlers.clone_obj = NULL;
 	php_smtpsock_handlers.get_gc = php_smtpsock_get_gc;

@@ -112,12 +112,29 @@ void php_smtpsock_fail_reply(php_smtpsock_session *s, const char *what, const sm
 void php_smtpsock_fail_core(php_smtpsock_session *s, const char *verb, int rc)
 {
 	switch (rc) {
-	case SMTP_E_STATE:
-		php_smtpsock_fail(s, "%s is not allowed now: the session is in state %s%s", verb,
-			s->core ? smtp_state_name(smtp_client_state(s->core)) : "DISCONNECTED",
-			s->core && smtp_client_state(s->core) == SMTP_ST_RCPT && smtp_client_rcpt_accepted(s->core) == 0
-				? " and no recipient was accepted" : "");
+	case SMTP_E_STATE: {
+		smtp_state_t st = s->core ? smtp_client_state(s->core) : SMTP_ST_CLOSED;
+		const char *why;
+		if (!s->core) {
+			why = "not connected";
+		} else if (st == SMTP_ST_READY || st == SMTP_ST_GREETED) {
+			why = "no transaction is open (call mailFrom() first)";
+		} else if (st == SMTP_ST_MAIL) {
+			why = "no recipient yet (call rcptTo() first)";
+		} else if (st == SMTP_ST_RCPT && smtp_client_rcpt_accepted(s->core) == 0) {
+			why = "no recipient was accepted";
+		} else if (st == SMTP_ST_RCPT || st == SMTP_ST_BDAT) {
+			why = "a transaction is open (send the message or call rset() first)";
+		} else {
+			why = NULL;
+		}
+		if (why) {
+			php_smtpsock_fail(s, "%s is not allowed now: %s", verb, why);
+		} else {
+			php_smtpsock_fail(s, "%s is not allowed now: the session is in state %s", verb, smtp_state_name(st));
+		}
 		break;
+	}
 	case SMTP_E_ARG:
 		php_smtpsock_fail(s, "%s: argument contains CR, LF, NUL or an angle bracket", verb);
 		break;
@@ -147,8 +164,10 @@ static void trace_to_logger(void *ud, int dir, const char *line, size_t len)
 	ZVAL_STRINGL(&args[0], dir == '>' ? ">" : "<", 1);
 	ZVAL_STRINGL(&args[1], line, len);
 	ZVAL_UNDEF(&rv);
+	s->in_logger = true;
 	zend_call_known_function(s->logger_fcc.function_handler, s->logger_fcc.object,
 		s->logger_fcc.called_scope, &rv, 2, args, NULL);
+	s->in_logger = false;
 	zval_ptr_dtor(&rv);
 	zval_ptr_dtor(&args[0]);
 	zval_ptr_dtor(&args[1]);
@@ -462,9 +481,8 @@ static php_stream_context *session_context(php_smtpsock_session *s)
 		php_stream_context_set_option(ctx, "ssl", "verify_peer", &v);
 		php_stream_context_set_option(ctx, "ssl", "verify_peer_name", &v);
 	}
-	/* keep the context alive as long as the session */
+	/* the session's zval owns the new context's one reference */
 	ZVAL_RES(&s->cfg.context, ctx->res);
-	GC_ADDREF(ctx->res);
 	return ctx;
 }
 
