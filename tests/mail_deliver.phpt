@@ -12,7 +12,8 @@ $tok = smtpsock_test_token();
 $ok = smtp_mail('"Lee, Ann" <ann@example.org>, bob@example.net (Bob)  ',
     "Report $tok \t ",
     "Hello,\nthis is the body.\n",
-    ['From' => 'Sender <sender@example.com>', 'Cc' => ['carol@example.org', 'Dave <dave@example.org>'],
+    ['From' => 'Sender <sender@example.com>', 'Cc' => 'carol@example.org, Dave <dave@example.org>',
+     'X-Multi' => ['one', 'two'],
      'Bcc' => 'hidden@example.net', 'X-Token' => $tok]);
 var_dump($ok);
 
@@ -25,6 +26,7 @@ $m = $msgs[0];
 echo "To: ", implode('|', smtpsock_test_header($m, 'To')), "\n";
 echo "Subject: ", implode('|', smtpsock_test_header($m, 'Subject')), "\n";
 echo "Cc: ", implode('|', smtpsock_test_header($m, 'Cc')), "\n";
+echo "X-Multi: ", implode('|', smtpsock_test_header($m, 'X-Multi')), "\n";
 var_dump(smtpsock_test_header($m, 'Bcc'), str_contains($m['raw'], 'hidden@'));
 var_dump(count(smtpsock_test_header($m, 'Date')), count(smtpsock_test_header($m, 'Message-ID')));
 var_dump(strtotime(smtpsock_test_header($m, 'Date')[0]) > time() - 600);
@@ -49,6 +51,7 @@ hidden@example.net <- sender@example.com
 To: "Lee, Ann" <ann@example.org>, bob@example.net (Bob)
 Subject: Report %s
 Cc: carol@example.org, Dave <dave@example.org>
+X-Multi: one|two
 array(0) {
 }
 bool(false)
@@ -56,7 +59,7 @@ int(1)
 int(1)
 bool(true)
 int(1)
-string(26) "Hello,
+string(25) "Hello,
 this is the body.
 "
 bool(true)

@@ -9,7 +9,7 @@ $pf = smtpsock_test_postfix();
 $log = [];
 $s = new SmtpSocket($pf['host'], $pf['port'], ['helo' => 'client.example', 'logger' => function ($d, $l) use (&$log) { $log[] = "$d $l"; }]);
 var_dump($s->isConnected());
-echo preg_replace('/\d+/', 'N', $s->connect()), "\n";
+echo $s->connect(), "\n";
 var_dump($s->isConnected());
 $caps = $s->ehlo();
 foreach (['PIPELINING', 'SIZE', 'ENHANCEDSTATUSCODES', '8BITMIME', 'DSN', 'SMTPUTF8', 'CHUNKING'] as $k) {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Install what building and testing smtpsock needs on Debian 12 (run as root).
+# Idempotent: when every package is already installed, apt is not touched.
+#
+# Postfix is preseeded with "No configuration": no system-wide MTA is set up
+# or started; the tests run only private instances (tests/inc/postfix-instance.sh).
+set -euo pipefail
+
+PACKAGES=(
+    php8.2-dev          # phpize, php-config, headers, run-tests.php, gen_stub.php
+    php8.2-cli
+    php-parser          # gen_stub.php offline (see NOTES)
+    postfix             # real SMTP server for the PHPT tests
+    python3-aiosmtpd    # SMTP server with AUTH/STARTTLS for the PHPT tests
+    swaks               # reference SMTP client
+    openssl             # test certificates
+    gcc
+    make
+    clang               # C unit tests, libFuzzer
+    libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang (only a Recommends)
+    valgrind
+)
+
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    status="$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)"
+    if [[ "$status" != "installed" ]]; then
+        missing+=("$pkg")
+    fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+    echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+    exit 0
+fi
+
+if [[ "$(id -u)" != 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}; run this script as root" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y "${missing[@]}"
