@@ -9,12 +9,12 @@
 
 #include "php_smtpsock.h"
 #include "php_ini.h"
+#include "SAPI.h"
 #include "zend_smart_str.h"
 #include "ext/standard/file.h"
 #include "ext/standard/php_string.h"
 #include "ext/standard/php_mail.h"
 #include "ext/standard/basic_functions.h"
-#include "ext/standard/pageinfo.h"
 #include "ext/date/php_date.h"
 #include "ext/random/php_random.h"
 #include "smtp_core/smtp_addr.h"
@@ -289,6 +289,23 @@ void php_smtpsock_mail_rshutdown(void)
 
 /* ---- smtp_mail() -------------------------------------------------------- */
 
+/* The owner of the main script, as mail()'s X-PHP-Originating-Script names it
+ * (php_getuid() is not exported by every PHP build). */
+static zend_long script_uid(void)
+{
+	zend_stat_t sb;
+	const char *path = SG(request_info).path_translated;
+
+	if (path && VCWD_STAT(path, &sb) == 0) {
+		return (zend_long)sb.st_uid;
+	}
+#ifndef PHP_WIN32
+	return (zend_long)getuid();
+#else
+	return 0;
+#endif
+}
+
 static zend_string *make_message_id(const char *sender)
 {
 	unsigned char rnd[12];
@@ -415,7 +432,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	if (PG(mail_x_header)) {
 		const char *file = zend_get_executed_filename();
 		zend_string *base = php_basename(file, strlen(file), NULL, 0);
-		smart_str_append_printf(&hb, "X-PHP-Originating-Script: " ZEND_LONG_FMT ":%s\r\n", php_getuid(), ZSTR_VAL(base));
+		smart_str_append_printf(&hb, "X-PHP-Originating-Script: " ZEND_LONG_FMT ":%s\r\n", script_uid(), ZSTR_VAL(base));
 		zend_string_release(base);
 	}
 	smart_str_appends(&hb, "To: ");
