@@ -268,7 +268,7 @@ static int emit(smtp_client_t *c, smtp_cmd_t cmd, unsigned index, int last, int 
                 size_t max_line, const part_t *parts, size_t nparts, const char *trace_text)
 {
 	size_t i, total = 2;
-	size_t start = c->out.len;
+	size_t start;
 	int rc;
 
 	for (i = 0; i < nparts; i++) {
@@ -680,7 +680,6 @@ static void trace_reply(smtp_client_t *c, const smtp_reply_t *r)
 static int apply_reply(smtp_client_t *c, const smtp_pending_t *p, smtp_event_t *ev)
 {
 	int code = ev->reply->code;
-	int rc;
 
 	switch (p->cmd) {
 	case SMTP_CMD_GREETING:
@@ -692,7 +691,8 @@ static int apply_reply(smtp_client_t *c, const smtp_pending_t *p, smtp_event_t *
 		ev->ok = code == 250;
 		if (ev->ok) {
 			if (p->cmd == SMTP_CMD_EHLO) {
-				if ((rc = smtp_caps_parse(&c->caps, ev->reply)) != SMTP_OK) {
+				int rc = smtp_caps_parse(&c->caps, ev->reply);
+				if (rc != SMTP_OK) {
 					return rc;
 				}
 			} else {

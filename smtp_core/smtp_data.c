@@ -1,0 +1,174 @@
+/*
+ * smtp_data: the streaming DATA/BDAT encoder.
+ *
+ * Runs of ordinary octets are copied with one memcpy; the next CR and LF are
+ * found with memchr and remembered, so each octet is looked at a bounded
+ * number of times. Output space is reserved once per write (with a second
+ * reservation, covering the worst case of the rest, only when the first
+ * guess runs out).
+ */
+#include "smtp_data.h"
+
+#include <string.h>
+#include <stdint.h>
+
+void smtp_data_enc_init(smtp_data_enc_t *e, int dot_stuff)
+{
+	e->dot_stuff = dot_stuff ? 1 : 0;
+	e->line_start = 1;
+	e->after_cr = 0;
+	e->in_bytes = 0;
+	e->out_bytes = 0;
+}
+
+int smtp_data_enc_write(smtp_data_enc_t *e, smtp_buf_t *out, const char *in, size_t len)
+{
+	size_t i = 0, nl = 0, cr = 0, base, want;
+	int have_nl = 0, have_cr = 0, rc = SMTP_OK;
+	int line_start = e->line_start, after_cr = e->after_cr;
+	unsigned long long produced = 0;
+	char *w, *wend;
+
+	if (len == 0) {
+		return SMTP_OK;
+	}
+	/* First guess: the input plus a little for line ends and stuffing. */
+	want = len / 16 + 16;
+	want = len > SIZE_MAX - want ? len : len + want;
+	rc = smtp_buf_reserve(out, want);
+	if (rc != SMTP_OK) {
+		return rc;
+	}
+	base = out->len;
+	w = out->data + out->len;
+	wend = out->data + out->cap;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)in[i];
+		size_t stop, run;
+
+		if ((size_t)(wend - w) < 3) {
+			goto grow;
+		}
+		if (c == '\r') {
+			*w++ = '\r';
+			*w++ = '\n';
+			after_cr = 1;
+			line_start = 1;
+			i++;
+			continue;
+		}
+		if (c == '\n') {
+			if (!after_cr) {
+				*w++ = '\r';
+				*w++ = '\n';
+			}
+			after_cr = 0;
+			line_start = 1;
+			i++;
+			continue;
+		}
+		/* An ordinary octet starts a run that ends at the next CR or LF. */
+		if (!have_nl || nl < i) {
+			const char *q = (const char *)memchr(in + i, '\n', len - i);
+
+			nl = q != NULL ? (size_t)(q - in) : len;
+			have_nl = 1;
+		}
+		if (!have_cr || cr < i) {
+			const char *q = (const char *)memchr(in + i, '\r', len - i);
+
+			cr = q != NULL ? (size_t)(q - in) : len;
+			have_cr = 1;
+		}
+		stop = nl < cr ? nl : cr;
+		run = stop - i;
+		if ((size_t)(wend - w) < run + 1) {
+			goto grow;
+		}
+		if (line_start && e->dot_stuff && c == '.') {
+			*w++ = '.';
+		}
+		memcpy(w, in + i, run);
+		w += run;
+		i = stop;
+		after_cr = 0;
+		line_start = 0;
+		continue;
+
+	grow:
+		/* Worst case for the rest: two octets out per octet in. */
+		if (len - i > (SIZE_MAX - 3) / 2) {
+			rc = SMTP_E_NOMEM;
+			break;
+		}
+		out->len = (size_t)(w - out->data);
+		produced += out->len - base;
+		rc = smtp_buf_reserve(out, (len - i) * 2 + 3);
+		base = out->len;   /* reserve may have moved the live bytes */
+		w = out->data + out->len;
+		wend = out->data + out->cap;
+		if (rc != SMTP_OK) {
+			break;
+		}
+	}
+
+	out->len = (size_t)(w - out->data);
+	produced += out->len - base;
+	e->line_start = line_start;
+	e->after_cr = after_cr;
+	e->in_bytes += i;
+	e->out_bytes += produced;
+	return rc;
+}
+
+int smtp_data_enc_finish(smtp_data_enc_t *e, smtp_buf_t *out)
+{
+	char tail[5];
+	size_t n = 0;
+	int rc;
+
+	if (!e->line_start) {
+		tail[n++] = '\r';
+		tail[n++] = '\n';
+	}
+	if (e->dot_stuff) {
+		tail[n++] = '.';
+		tail[n++] = '\r';
+		tail[n++] = '\n';
+	}
+	rc = smtp_buf_append(out, tail, n);
+	if (rc != SMTP_OK) {
+		return rc;
+	}
+	e->out_bytes += n;
+	e->line_start = 1;
+	e->after_cr = 0;
+	return SMTP_OK;
+}
+
+unsigned long long smtp_data_measure(const char *in, size_t len)
+{
+	unsigned long long n = len;
+	const char *p, *end;
+
+	if (in == NULL || len == 0) {
+		return 0;
+	}
+	end = in + len;
+	/* A bare LF or a bare CR grows by one octet; a CR LF pair stays. */
+	for (p = in; (p = (const char *)memchr(p, '\n', (size_t)(end - p))) != NULL; p++) {
+		if (p == in || p[-1] != '\r') {
+			n++;
+		}
+	}
+	for (p = in; (p = (const char *)memchr(p, '\r', (size_t)(end - p))) != NULL; p++) {
+		if (p + 1 == end || p[1] != '\n') {
+			n++;
+		}
+	}
+	if (end[-1] != '\n' && end[-1] != '\r') {
+		n += 2;
+	}
+	return n;
+}
