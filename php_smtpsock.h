@@ -31,7 +31,7 @@ typedef struct {
 	php_smtpsock_security security;
 	zend_string *username;       /* AUTH user; NULL: no AUTH */
 	zend_string *password;       /* AUTH secret */
-	zend_string *auth_mechs;     /* requested mechanism(s), NULL: strongest offered */
+	unsigned auth_mechs;         /* allowed SMTP_AUTH_* mechanisms, 0: all but XOAUTH2 */
 	zend_string *helo;           /* EHLO name; NULL: FQDN or address literal */
 	double timeout;              /* seconds for connect and each reply */
 	bool verify_peer;            /* verify the TLS certificate and name */
@@ -65,6 +65,10 @@ typedef struct {
 	bool peer_loopback;          /* the peer is 127.0.0.0/8 or ::1 */
 	bool authed;                 /* AUTH done */
 	unsigned long replies;       /* replies received so far */
+	double last_io;              /* when the last reply arrived (idle check) */
+	zend_string *ehlo_text;      /* the accepted EHLO reply, kept for persistent reuse */
+	zend_string *pid;            /* persistent id of the stream, NULL when not persistent */
+	bool resumed;                /* the stream came from an earlier request */
 	char local_literal[64];      /* our end as an address literal, "[192.0.2.1]" */
 	smtp_reply_t last;           /* last reply received */
 	bool has_last;
@@ -99,6 +103,7 @@ ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
 	char *password;              /* smtpsock.password */
 	char *helo;                  /* smtpsock.helo */
 	char *from;                  /* smtpsock.from */
+	char *auth;                  /* smtpsock.auth: mechanism list, empty: strongest offered */
 	double timeout;              /* smtpsock.timeout, seconds */
 	bool verify_peer;            /* smtpsock.verify_peer */
 	bool allow_insecure_auth;    /* smtpsock.allow_insecure_auth */
@@ -123,6 +128,8 @@ int php_smtpsock_security_parse(const char *s, size_t len);
 php_smtpsock_session *php_smtpsock_session_new(php_smtpsock_config *cfg);
 /* QUIT (when polite and connected), close and free. */
 void php_smtpsock_session_free(php_smtpsock_session *s, bool polite);
+/* Register the persistent-session list type (MINIT). */
+void php_smtpsock_session_minit(int module_number);
 /* Close the connection without QUIT; the session can connect again. */
 void php_smtpsock_session_close(php_smtpsock_session *s);
 /* Connected, and the core not closed. */
@@ -132,7 +139,8 @@ void php_smtpsock_error_clear(php_smtpsock_error *e);
 
 /* Session set-up levels for php_smtpsock_ensure(). */
 #define PHP_SMTPSOCK_LVL_GREETED 1   /* connected, greeting read */
-#define PHP_SMTPSOCK_LVL_READY   2   /* EHLO/HELO done, TLS and AUTH as configured */
+#define PHP_SMTPSOCK_LVL_SECURED 2   /* EHLO/HELO done, TLS as configured */
+#define PHP_SMTPSOCK_LVL_READY   3   /* and AUTH when configured */
 
 /* Do what is missing to reach level: connect (failover), EHLO with HELO
  * fallback, STARTTLS per security, AUTH when configured. FAILURE with s->err set. */
@@ -171,6 +179,14 @@ void php_smtpsock_result_dtor(php_smtpsock_result *res);
 void php_smtpsock_reply_to_array(const smtp_reply_t *r, zval *out);
 /* Capabilities as keyword => params. */
 void php_smtpsock_caps_to_array(const smtp_caps_t *caps, zval *out);
+
+/* ---- smtpsock_auth.c ---- */
+/* Parse mechanism names ("PLAIN LOGIN", commas allowed) into SMTP_AUTH_* bits;
+ * FAILURE with *bad naming the unknown one. */
+int php_smtpsock_mechs_parse(const char *list, size_t len, unsigned *out, const char **bad, size_t *bad_len);
+/* AUTH with the strongest mechanism offered and allowed (0: all but XOAUTH2);
+ * refuses a plain, non-loopback connection unless allow_insecure_auth. */
+zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_string *pass, unsigned allowed);
 
 /* ---- smtpsock_class.c ---- */
 extern zend_class_entry *php_smtpsock_ce, *php_smtpsock_exception_ce;

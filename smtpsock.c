@@ -73,12 +73,25 @@ static ZEND_INI_DISP(display_secret)
 	PUTS(v && ZSTR_LEN(v) ? "********" : "no value");
 }
 
+static ZEND_INI_MH(OnUpdateSmtpsockAuth)
+{
+	unsigned mechs = 0;
+	const char *bad;
+	size_t bad_len;
+
+	if (ZSTR_LEN(new_value) && php_smtpsock_mechs_parse(ZSTR_VAL(new_value), ZSTR_LEN(new_value), &mechs, &bad, &bad_len) == FAILURE) {
+		return FAILURE;
+	}
+	return OnUpdateString(entry, new_value, mh_arg1, mh_arg2, mh_arg3, stage);
+}
+
 PHP_INI_BEGIN()
 	STD_PHP_INI_ENTRY("smtpsock.host", "localhost", PHP_INI_ALL, OnUpdateSmtpsockHost, host, zend_smtpsock_globals, smtpsock_globals)
 	STD_PHP_INI_ENTRY("smtpsock.port", "25", PHP_INI_ALL, OnUpdateSmtpsockPort, port, zend_smtpsock_globals, smtpsock_globals)
 	PHP_INI_ENTRY("smtpsock.security", "auto", PHP_INI_ALL, OnUpdateSmtpsockSecurity)
 	STD_PHP_INI_ENTRY("smtpsock.username", "", PHP_INI_ALL, OnUpdateSmtpsockLine, username, zend_smtpsock_globals, smtpsock_globals)
 	STD_PHP_INI_ENTRY_EX("smtpsock.password", "", PHP_INI_ALL, OnUpdateSmtpsockLine, password, zend_smtpsock_globals, smtpsock_globals, display_secret)
+	STD_PHP_INI_ENTRY("smtpsock.auth", "", PHP_INI_ALL, OnUpdateSmtpsockAuth, auth, zend_smtpsock_globals, smtpsock_globals)
 	STD_PHP_INI_ENTRY("smtpsock.helo", "", PHP_INI_ALL, OnUpdateSmtpsockLine, helo, zend_smtpsock_globals, smtpsock_globals)
 	STD_PHP_INI_ENTRY("smtpsock.from", "", PHP_INI_ALL, OnUpdateSmtpsockLine, from, zend_smtpsock_globals, smtpsock_globals)
 	PHP_INI_ENTRY("smtpsock.timeout", "30", PHP_INI_ALL, OnUpdateSmtpsockTimeout)
@@ -126,6 +139,7 @@ PHP_MINIT_FUNCTION(smtpsock)
 	php_smtpsock_ce = register_class_SmtpSocket();
 	php_smtpsock_exception_ce = register_class_SmtpSocketException(spl_ce_RuntimeException);
 	php_smtpsock_class_minit();
+	php_smtpsock_session_minit(module_number);
 	if (SMTPSOCK_G(override_mail)) {
 		override_mail(true);
 	}
@@ -163,7 +177,8 @@ PHP_MINFO_FUNCTION(smtpsock)
 	php_info_print_table_row(2, "TLS (STARTTLS, implicit TLS)",
 		php_stream_xport_get_hash() && zend_hash_str_exists(php_stream_xport_get_hash(), "ssl", sizeof("ssl") - 1)
 			? "available" : "unavailable (PHP built without openssl)");
-	php_info_print_table_row(2, "SMTP extensions used", "PIPELINING, CHUNKING, SIZE, STARTTLS, ENHANCEDSTATUSCODES");
+	php_info_print_table_row(2, "SMTP extensions used", "PIPELINING, CHUNKING, SIZE, STARTTLS, ENHANCEDSTATUSCODES, AUTH");
+	php_info_print_table_row(2, "AUTH mechanisms", "SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, XOAUTH2 (only when named)");
 	php_info_print_table_row(2, "mail() routed through SMTP", SMTPSOCK_G(override_mail) ? "yes" : "no");
 	php_info_print_table_end();
 	DISPLAY_INI_ENTRIES();

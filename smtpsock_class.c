@@ -337,6 +337,8 @@ static bool parse_options(HashTable *opts, php_smtpsock_config *cfg)
 			}
 		} else if (zend_string_equals_literal(key, "auth")) {
 			smart_str list = {0};
+			const char *bad;
+			size_t bad_len;
 			if (Z_TYPE_P(val) == IS_STRING) {
 				smart_str_append(&list, Z_STR_P(val));
 			} else if (Z_TYPE_P(val) == IS_ARRAY) {
@@ -356,8 +358,18 @@ static bool parse_options(HashTable *opts, php_smtpsock_config *cfg)
 				return false;
 			}
 			smart_str_0(&list);
-			if (cfg->auth_mechs) zend_string_release(cfg->auth_mechs);
-			cfg->auth_mechs = list.s;
+			cfg->auth_mechs = 0;
+			if (list.s && php_smtpsock_mechs_parse(ZSTR_VAL(list.s), ZSTR_LEN(list.s), &cfg->auth_mechs, &bad, &bad_len) == FAILURE) {
+				zend_argument_value_error(3, "option \"auth\" names an unknown mechanism \"%.*s\" (known: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, XOAUTH2)", (int)bad_len, bad);
+				smart_str_free(&list);
+				return false;
+			}
+			if (cfg->auth_mechs == 0) {
+				zend_argument_value_error(3, "option \"auth\" must name at least one mechanism");
+				smart_str_free(&list);
+				return false;
+			}
+			smart_str_free(&list);
 		} else if (zend_string_equals_literal(key, "context")) {
 			if (Z_TYPE_P(val) != IS_RESOURCE || !zend_fetch_resource_ex(val, NULL, php_le_stream_context())) {
 				zend_argument_type_error(3, "option \"context\" must be a stream context resource, %s given", zend_zval_type_name(val));
@@ -499,6 +511,7 @@ PHP_METHOD(SmtpSocket, startTls)
 PHP_METHOD(SmtpSocket, auth)
 {
 	zend_string *user, *pass, *mech = NULL;
+	unsigned allowed = 0;
 
 	ZEND_PARSE_PARAMETERS_START(2, 3)
 		Z_PARAM_STR(user)
@@ -507,10 +520,27 @@ PHP_METHOD(SmtpSocket, auth)
 		Z_PARAM_STR_OR_NULL(mech)
 	ZEND_PARSE_PARAMETERS_END();
 	SESSION(s);
-	(void)user; (void)pass; (void)mech;
-	php_smtpsock_fail(s, "AUTH is not supported yet by this build of smtpsock");
-	throw_session_error(s);
-	RETURN_THROWS();
+	if (!check_line_arg(user, 1) || !check_line_arg(pass, 2)) {
+		RETURN_THROWS();
+	}
+	if (mech) {
+		const char *bad = ZSTR_VAL(mech);
+		size_t bad_len = ZSTR_LEN(mech);
+		if (php_smtpsock_mechs_parse(ZSTR_VAL(mech), ZSTR_LEN(mech), &allowed, &bad, &bad_len) == FAILURE || !allowed) {
+			zend_argument_value_error(3, "must be one of SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN or XOAUTH2, \"%.*s\" given",
+				(int)bad_len, bad);
+			RETURN_THROWS();
+		}
+	} else {
+		allowed = s->cfg.auth_mechs;
+	}
+	CHECK(php_smtpsock_ensure(s, PHP_SMTPSOCK_LVL_SECURED));
+	if (s->authed) {
+		php_smtpsock_fail(s, "already authenticated in this session");
+		throw_session_error(s);
+		RETURN_THROWS();
+	}
+	CHECK(php_smtpsock_auth(s, user, pass, allowed));
 }
 
 /* Verbs of an open transaction do not connect on demand: without a

@@ -233,13 +233,13 @@ static void log_mail(const char *fname, const char *to, const char *subject, con
 /* The settings as one string, to notice ini_set() between calls. */
 static zend_string *settings_key(void)
 {
-	return strpprintf(0, "%s|" ZEND_LONG_FMT "|" ZEND_LONG_FMT "|%s|%lx|%s|%g|%d|%d",
+	return strpprintf(0, "%s|" ZEND_LONG_FMT "|" ZEND_LONG_FMT "|%s|%lx|%s|%g|%d|%d|%s",
 		SMTPSOCK_G(host) ? SMTPSOCK_G(host) : "", SMTPSOCK_G(port), SMTPSOCK_G(security),
 		SMTPSOCK_G(username) ? SMTPSOCK_G(username) : "",
 		(unsigned long)zend_inline_hash_func(SMTPSOCK_G(password) ? SMTPSOCK_G(password) : "",
 			SMTPSOCK_G(password) ? strlen(SMTPSOCK_G(password)) : 0),
 		SMTPSOCK_G(helo) ? SMTPSOCK_G(helo) : "", SMTPSOCK_G(timeout),
-		(int)SMTPSOCK_G(verify_peer), (int)SMTPSOCK_G(allow_insecure_auth));
+		(int)SMTPSOCK_G(verify_peer), (int)SMTPSOCK_G(allow_insecure_auth), SMTPSOCK_G(auth) ? SMTPSOCK_G(auth) : "");
 }
 
 static zend_string *ini_string(const char *v)
@@ -266,6 +266,11 @@ static php_smtpsock_session *mail_session(void)
 	cfg.username = ini_string(SMTPSOCK_G(username));
 	cfg.password = ini_string(SMTPSOCK_G(password));
 	cfg.helo = ini_string(SMTPSOCK_G(helo));
+	if (SMTPSOCK_G(auth) && *SMTPSOCK_G(auth)) {
+		const char *bad;
+		size_t bad_len;
+		php_smtpsock_mechs_parse(SMTPSOCK_G(auth), strlen(SMTPSOCK_G(auth)), &cfg.auth_mechs, &bad, &bad_len);
+	}
 	cfg.timeout = SMTPSOCK_G(timeout);
 	cfg.verify_peer = SMTPSOCK_G(verify_peer);
 	cfg.allow_insecure_auth = SMTPSOCK_G(allow_insecure_auth);

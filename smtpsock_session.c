@@ -27,6 +27,7 @@
 #define BODY_CHUNK  (64 * 1024)     /* message octets encoded per step */
 #define BDAT_CHUNK  (256 * 1024)    /* octets framed per BDAT */
 #define FLUSH_AT    (64 * 1024)     /* write once this much is queued */
+#define PHP_SMTPSOCK_IDLE_CHECK 10.0 /* seconds idle before a NOOP checks a reused session */
 
 /* ---- config ------------------------------------------------------------- */
 
@@ -45,7 +46,7 @@ void php_smtpsock_config_init(php_smtpsock_config *cfg)
 
 void php_smtpsock_config_dtor(php_smtpsock_config *cfg)
 {
-	zend_string **strs[] = { &cfg->hosts, &cfg->username, &cfg->password, &cfg->auth_mechs, &cfg->helo };
+	zend_string **strs[] = { &cfg->hosts, &cfg->username, &cfg->password, &cfg->helo };
 	size_t i;
 
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
@@ -147,6 +148,81 @@ void php_smtpsock_fail_core(php_smtpsock_session *s, const char *verb, int rc)
 	}
 }
 
+/* ---- persistent sessions ------------------------------------------------- */
+
+/* What a persistent stream's SMTP session had reached, kept beside the stream
+ * in EG(persistent_list) under "smtpsock-info:" + the stream's persistent id. */
+typedef struct {
+	char *ehlo_text;     /* EHLO reply as received, NULL after HELO */
+	size_t ehlo_len;
+	bool tls;
+	bool authed;
+	bool in_use;         /* a session of this process holds the stream now */
+	char host[300];
+	char local_literal[64];
+} pinfo_t;
+
+static int le_pinfo;
+
+static void pinfo_dtor(zend_resource *res)
+{
+	pinfo_t *pi = res->ptr;
+
+	if (pi) {
+		pefree(pi->ehlo_text, 1);
+		pefree(pi, 1);
+	}
+}
+
+void php_smtpsock_session_minit(int module_number)
+{
+	le_pinfo = zend_register_list_destructors_ex(NULL, pinfo_dtor, "smtpsock persistent session", module_number);
+}
+
+static zend_string *pinfo_key(const php_smtpsock_session *s)
+{
+	return strpprintf(0, "smtpsock-info:%s", ZSTR_VAL(s->pid));
+}
+
+static pinfo_t *pinfo_find(const php_smtpsock_session *s)
+{
+	zend_string *key = pinfo_key(s);
+	zend_resource *le = zend_hash_find_ptr(&EG(persistent_list), key);
+
+	zend_string_release(key);
+	return le && le->type == le_pinfo ? le->ptr : NULL;
+}
+
+static void pinfo_forget(const php_smtpsock_session *s)
+{
+	zend_string *key = pinfo_key(s);
+
+	zend_hash_del(&EG(persistent_list), key);
+	zend_string_release(key);
+}
+
+/* Record the session's state: in use now, or left for the next request. */
+static void pinfo_save(const php_smtpsock_session *s, bool in_use)
+{
+	zend_string *key = pinfo_key(s);
+	pinfo_t *pi = pecalloc(1, sizeof(*pi), 1);
+
+	if (s->ehlo_text) {
+		pi->ehlo_text = pemalloc(ZSTR_LEN(s->ehlo_text) + 1, 1);
+		memcpy(pi->ehlo_text, ZSTR_VAL(s->ehlo_text), ZSTR_LEN(s->ehlo_text) + 1);
+		pi->ehlo_len = ZSTR_LEN(s->ehlo_text);
+	}
+	pi->tls = s->tls;
+	pi->authed = s->authed;
+	pi->in_use = in_use;
+	snprintf(pi->host, sizeof(pi->host), "%s", s->host ? ZSTR_VAL(s->host) : "");
+	memcpy(pi->local_literal, s->local_literal, sizeof(pi->local_literal));
+	zend_hash_del(&EG(persistent_list), key);
+	/* the process-wide list needs a persistent copy of the key */
+	zend_register_persistent_resource(ZSTR_VAL(key), ZSTR_LEN(key), pi, le_pinfo);
+	zend_string_release(key);
+}
+
 /* ---- the session -------------------------------------------------------- */
 
 static void trace_to_logger(void *ud, int dir, const char *line, size_t len)
@@ -201,9 +277,23 @@ bool php_smtpsock_session_connected(const php_smtpsock_session *s)
 void php_smtpsock_session_close(php_smtpsock_session *s)
 {
 	if (s->stream) {
-		php_stream_close(s->stream);
+		if (s->pid) {
+			pinfo_forget(s);
+			php_stream_pclose(s->stream);
+		} else {
+			php_stream_close(s->stream);
+		}
 		s->stream = NULL;
 	}
+	if (s->pid) {
+		zend_string_release(s->pid);
+		s->pid = NULL;
+	}
+	if (s->ehlo_text) {
+		zend_string_release(s->ehlo_text);
+		s->ehlo_text = NULL;
+	}
+	s->resumed = false;
 	if (s->core) {
 		smtp_client_free(s->core);
 		s->core = NULL;
@@ -239,9 +329,15 @@ void php_smtpsock_session_free(php_smtpsock_session *s, bool polite)
 	if (!s) {
 		return;
 	}
-	/* During resource shutdown the stream may already be freed: no QUIT then
-	 * (PHP itself ignores the close). */
-	if (polite && !(EG(flags) & EG_FLAGS_IN_RESOURCE_SHUTDOWN)) {
+	if (s->pid && s->stream && !(EG(flags) & EG_FLAGS_IN_RESOURCE_SHUTDOWN)
+			&& php_smtpsock_session_connected(s) && smtp_client_state(s->core) == SMTP_ST_READY
+			&& smtp_client_pending(s->core) == 0 && s->roff == s->rlen) {
+		/* a clean persistent session: leave the stream open for the next request */
+		pinfo_save(s, false);
+		s->stream = NULL;
+	} else if (polite && !(EG(flags) & EG_FLAGS_IN_RESOURCE_SHUTDOWN)) {
+		/* During resource shutdown the stream may already be freed: no QUIT then
+		 * (PHP itself ignores the close). */
 		quit_quietly(s);
 	}
 	php_smtpsock_session_close(s);
@@ -320,6 +416,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			s->roff += used;
 			if (rc == 1) {
 				s->replies++;
+				s->last_io = now_seconds();
 				s->has_last = smtp_reply_copy(&s->last, ev->reply) == SMTP_OK;
 				if (ev->closing && ev->cmd != SMTP_CMD_QUIT) {
 					php_smtpsock_fail_reply(s, "server closed the session", ev->reply);
@@ -545,6 +642,66 @@ static zend_string *last_php_error(void)
 	return NULL;
 }
 
+/* Pick up the persistent stream an earlier request left READY: its state
+ * from the info saved beside it, then a NOOP proves the session alive.
+ * FAILURE (nothing left behind) means: connect afresh. */
+#define RESUME_BUSY 2   /* another session of this process holds the stream */
+
+static int resume(php_smtpsock_session *s)
+{
+	php_stream *stream = NULL;
+	pinfo_t *pi;
+	smtp_event_t ev;
+
+	if (php_stream_from_persistent_id(ZSTR_VAL(s->pid), &stream) != PHP_STREAM_PERSISTENT_SUCCESS) {
+		return FAILURE;
+	}
+	pi = pinfo_find(s);
+	if (pi && pi->in_use) {
+		return RESUME_BUSY;
+	}
+	/* no info: an orphan left by an aborted request; dead: gone. Close either. */
+	if (!pi || php_stream_set_option(stream, PHP_STREAM_OPTION_CHECK_LIVENESS, 0, NULL) != PHP_STREAM_OPTION_RETURN_OK) {
+		pinfo_forget(s);
+		php_stream_pclose(stream);
+		return FAILURE;
+	}
+	pi->in_use = true;
+	s->stream = stream;
+	s->core = smtp_client_new();
+	smtp_client_set_trace(s->core, trace_to_logger, s);
+	s->roff = s->rlen = 0;
+	s->tls = pi->tls;
+	s->authed = pi->authed;
+	memcpy(s->local_literal, pi->local_literal, sizeof(s->local_literal));
+	s->ehlo_text = pi->ehlo_text ? zend_string_init(pi->ehlo_text, pi->ehlo_len, 0) : NULL;
+	if (smtp_client_resume(s->core, pi->ehlo_text ? pi->ehlo_text : "", pi->ehlo_len, pi->tls) != SMTP_OK
+			|| smtp_client_noop(s->core) != SMTP_OK
+			|| php_smtpsock_flush(s) == FAILURE
+			|| php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
+		/* dead or confused: drop it (next_event may have closed it already) */
+		if (s->stream) {
+			pinfo_forget(s);
+			php_stream_pclose(s->stream);
+			s->stream = NULL;
+		}
+		if (s->core) {
+			smtp_client_free(s->core);
+			s->core = NULL;
+		}
+		if (s->ehlo_text) {
+			zend_string_release(s->ehlo_text);
+			s->ehlo_text = NULL;
+		}
+		s->tls = s->authed = false;
+		php_smtpsock_error_clear(&s->err);
+		return FAILURE;
+	}
+	/* the info stays marked in use until this session leaves it clean */
+	s->resumed = true;
+	return SUCCESS;
+}
+
 static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 {
 	php_stream_context *ctx = session_context(s);
@@ -565,11 +722,47 @@ static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 	}
 	s->host = strpprintf(0, h->v6 ? "[%s]:" ZEND_LONG_FMT : "%s:" ZEND_LONG_FMT, h->host, h->port);
 
+	if (s->pid) {
+		zend_string_release(s->pid);
+		s->pid = NULL;
+	}
+	if (s->cfg.persistent) {
+		/* one persistent stream per destination and credentials */
+		zend_string *pid = strpprintf(0, "smtpsock:%s|%s|%lx|%d|%d|%s", uri,
+			s->cfg.username ? ZSTR_VAL(s->cfg.username) : "",
+			(unsigned long)(s->cfg.password ? ZSTR_HASH(s->cfg.password) : 0),
+			(int)s->cfg.security, (int)s->cfg.verify_peer, s->cfg.helo ? ZSTR_VAL(s->cfg.helo) : "");
+		int r;
+		s->pid = zend_string_copy(pid);
+		r = resume(s);
+		if (r == SUCCESS) {
+			zend_string_release(pid);
+			efree(uri);
+			return SUCCESS;
+		}
+		if (r == RESUME_BUSY) {
+			/* this process already uses that stream: a plain connection for this session */
+			zend_string_release(s->pid);
+			s->pid = NULL;
+			zend_string_release(pid);
+			pid = NULL;
+		}
+		if (pid) {
+			/* a failed resume may have gone through close(): restore what it dropped */
+			if (!s->pid) {
+				s->pid = zend_string_copy(pid);
+			}
+			zend_string_release(pid);
+		}
+		if (!s->host) {
+			s->host = strpprintf(0, h->v6 ? "[%s]:" ZEND_LONG_FMT : "%s:" ZEND_LONG_FMT, h->host, h->port);
+		}
+	}
 	{
 		int old = EG(error_reporting);
 		EG(error_reporting) = 0;
 		s->stream = php_stream_xport_create(uri, urilen, 0, STREAM_XPORT_CLIENT | STREAM_XPORT_CONNECT,
-			NULL, &tv, ctx, &errstr, &errcode);
+			s->pid ? ZSTR_VAL(s->pid) : NULL, &tv, ctx, &errstr, &errcode);
 		EG(error_reporting) = old;
 	}
 	efree(uri);
@@ -610,6 +803,9 @@ static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 		zend_string_release(s->greeting);
 	}
 	s->greeting = zend_string_init(ev.reply->text, ev.reply->text_len, 0);
+	if (s->pid) {
+		pinfo_save(s, true);
+	}
 	return SUCCESS;
 }
 
@@ -699,6 +895,18 @@ static zend_string *helo_name(php_smtpsock_session *s)
 	return zend_string_init("[127.0.0.1]", sizeof("[127.0.0.1]") - 1, 0);
 }
 
+/* Keep the accepted EHLO reply (persistent sessions resume from it). */
+static void remember_ehlo(php_smtpsock_session *s)
+{
+	if (s->ehlo_text) {
+		zend_string_release(s->ehlo_text);
+		s->ehlo_text = NULL;
+	}
+	if (smtp_client_esmtp(s->core) && s->has_last) {
+		s->ehlo_text = zend_string_init(s->last.text, s->last.text_len, 0);
+	}
+}
+
 zend_result php_smtpsock_hello(php_smtpsock_session *s, zend_string *domain, bool use_ehlo, bool fallback)
 {
 	zend_string *name = domain ? zend_string_copy(domain) : helo_name(s);
@@ -733,6 +941,7 @@ zend_result php_smtpsock_hello(php_smtpsock_session *s, zend_string *domain, boo
 		}
 	}
 	zend_string_release(name);
+	remember_ehlo(s);
 	return SUCCESS;
 }
 
@@ -788,13 +997,26 @@ zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal
 		php_smtpsock_fail_core(s, "EHLO", rc);
 		return FAILURE;
 	}
-	return php_smtpsock_roundtrip(s, "EHLO after STARTTLS refused", &ev);
+	if (php_smtpsock_roundtrip(s, "EHLO after STARTTLS refused", &ev) == FAILURE) {
+		return FAILURE;
+	}
+	remember_ehlo(s);
+	return SUCCESS;
 }
 
 zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level)
 {
 	smtp_state_t st;
 
+	if (php_smtpsock_session_connected(s) && s->last_io > 0 && now_seconds() - s->last_io > PHP_SMTPSOCK_IDLE_CHECK
+			&& smtp_client_state(s->core) == SMTP_ST_READY && smtp_client_pending(s->core) == 0) {
+		/* idle for a while: the server may have timed the session out */
+		smtp_event_t ev;
+		if (smtp_client_noop(s->core) != SMTP_OK || php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
+			php_smtpsock_session_close(s);
+			php_smtpsock_error_clear(&s->err);
+		}
+	}
 	if (!php_smtpsock_session_connected(s)) {
 		if (connect_any(s) == FAILURE) {
 			return FAILURE;
@@ -812,7 +1034,7 @@ zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level)
 		if (s->cfg.security == PHP_SMTPSOCK_SEC_STARTTLS && !offered) {
 			php_smtpsock_fail(s, "%s does not offer STARTTLS, which security=starttls requires",
 				ZSTR_VAL(s->host));
-			quit_quietly(s);
+			/* nothing more in clear, not even QUIT */
 			php_smtpsock_session_close(s);
 			return FAILURE;
 		}
@@ -821,9 +1043,16 @@ zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level)
 			return FAILURE;
 		}
 	}
+	if (level < PHP_SMTPSOCK_LVL_READY) {
+		return SUCCESS;
+	}
 	if (s->cfg.username && ZSTR_LEN(s->cfg.username) && !s->authed) {
-		php_smtpsock_fail(s, "AUTH is not supported yet by this build of smtpsock");
-		return FAILURE;
+		zend_string *pass = s->cfg.password ? zend_string_copy(s->cfg.password) : ZSTR_EMPTY_ALLOC();
+		zend_result r = php_smtpsock_auth(s, s->cfg.username, pass, s->cfg.auth_mechs);
+		zend_string_release(pass);
+		if (r == FAILURE) {
+			return FAILURE;
+		}
 	}
 	return SUCCESS;
 }

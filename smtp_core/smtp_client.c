@@ -164,6 +164,51 @@ smtp_client_t *smtp_client_new(void)
 	return c;
 }
 
+int smtp_client_resume(smtp_client_t *c, const char *ehlo_text, size_t len, int tls)
+{
+	smtp_reply_parser_t p;
+	size_t used = 0, i;
+	int rc = SMTP_OK;
+
+	if (c->error || c->st != SMTP_ST_GREETING || c->pend_count != 1 || smtp_buf_size(&c->out)) {
+		return SMTP_E_STATE;
+	}
+	if (len) {
+		char *buf = smtp_malloc(len + 2);
+		if (!buf) {
+			return SMTP_E_NOMEM;
+		}
+		/* the stored text joins lines with LF: feed it back as CRLF lines */
+		memcpy(buf, ehlo_text, len);
+		buf[len] = '\r';
+		buf[len + 1] = '\n';
+		for (i = 0; i < len; i++) {
+			if (buf[i] == '\r') {
+				rc = SMTP_E_SYNTAX;
+			}
+		}
+		smtp_reply_parser_init(&p);
+		if (rc == SMTP_OK) {
+			rc = smtp_reply_parser_feed(&p, buf, len + 2, &used);
+			if (rc == 1 && used == len + 2 && p.reply.code == 250) {
+				rc = smtp_caps_parse(&c->caps, &p.reply);
+			} else if (rc >= 0) {
+				rc = SMTP_E_SYNTAX;
+			}
+		}
+		smtp_reply_parser_free(&p);
+		smtp_free(buf);
+		if (rc != SMTP_OK) {
+			return rc;
+		}
+		c->esmtp = 1;
+	}
+	pend_pop(c);
+	c->tls = tls != 0;
+	set_state(c, SMTP_ST_READY);
+	return SMTP_OK;
+}
+
 void smtp_client_free(smtp_client_t *c)
 {
 	if (!c) {

@@ -89,6 +89,13 @@ void smtp_client_set_trace(smtp_client_t *c, smtp_trace_fn fn, void *ud);
 /* Allow (1) or forbid (0, the default) queuing a command while replies are outstanding. */
 void smtp_client_set_pipelining(smtp_client_t *c, int on);
 
+/* Resume a session another client left READY on the same connection (a
+ * persistent stream): state READY without a greeting, capabilities from the
+ * EHLO reply text given as received (lines joined by LF, or empty after
+ * HELO), tls as it was. SMTP_OK, SMTP_E_STATE unless the client is new, or
+ * SMTP_E_SYNTAX / SMTP_E_NOMEM. */
+int smtp_client_resume(smtp_client_t *c, const char *ehlo_text, size_t len, int tls);
+
 /* Current state. */
 smtp_state_t smtp_client_state(const smtp_client_t *c);
 /* Name of a state, e.g. "READY". */

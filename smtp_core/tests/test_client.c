@@ -549,8 +549,39 @@ static void test_nomem(void)
 	CHECK(completed);
 }
 
+/* A persistent connection picked up again: READY at once, capabilities restored. */
+static void test_resume(void)
+{
+	smtp_client_t *c = smtp_client_new();
+	ev_log log = {0};
+	static const char ehlo_text[] = "250-mx\n250-PIPELINING\n250-SIZE 1000\n250 AUTH PLAIN";
+
+	CHECK_INT(smtp_client_resume(c, ehlo_text, sizeof(ehlo_text) - 1, 1), SMTP_OK);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_READY);
+	CHECK_INT(smtp_client_pending(c), 0);
+	CHECK(smtp_client_tls_active(c));
+	CHECK(smtp_client_esmtp(c));
+	CHECK(smtp_client_caps(c)->flags & SMTP_CAP_PIPELINING);
+	CHECK_INT(smtp_client_caps(c)->size_limit, 1000);
+	CHECK_INT(smtp_client_resume(c, ehlo_text, sizeof(ehlo_text) - 1, 1), SMTP_E_STATE);  /* only once */
+	CHECK_INT(smtp_client_noop(c), SMTP_OK);
+	CHECK_WIRE(c, "NOOP\r\n");
+	feed_lit(c, "250 2.0.0 Ok\r\n", 0, &log);
+	CHECK_INT(log.n, 1);
+	CHECK_INT(log.ev[0].cmd, SMTP_CMD_NOOP);
+	smtp_client_free(c);
+
+	c = smtp_client_new();
+	CHECK_INT(smtp_client_resume(c, "250-a\r\n250 b", 13, 0), SMTP_E_SYNTAX);
+	CHECK_INT(smtp_client_resume(c, "550 no", 6, 0), SMTP_E_SYNTAX);
+	CHECK_INT(smtp_client_resume(c, "", 0, 0), SMTP_OK);                      /* after HELO */
+	CHECK(!smtp_client_esmtp(c));
+	smtp_client_free(c);
+}
+
 int main(void)
 {
+	test_resume();
 	test_pipelined_transaction();
 	test_guards();
 	test_refusals();

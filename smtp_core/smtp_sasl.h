@@ -1,0 +1,93 @@
+/*
+ * smtp_sasl: the client side of SMTP AUTH (RFC 4954) for PLAIN (RFC 4616),
+ * LOGIN, CRAM-MD5 (RFC 2195), XOAUTH2 and SCRAM-SHA-256 (RFC 5802, 7677).
+ *
+ * Sans-I/O like the rest of the core: it turns the server's 334 challenges
+ * into response lines. No crypto is written here: hashing, HMAC, PBKDF2,
+ * base64 and random nonces come from the embedding program through
+ * smtp_crypto_t (the PHP extension fills it with PHP's own APIs; the unit
+ * tests with OpenSSL's libcrypto).
+ *
+ * Secrets (password, token, salted password, keys) are wiped before their
+ * memory is released. Lines produced here are never traced: the caller traces
+ * the returned trace text instead ("AUTH PLAIN ***", "***").
+ */
+#ifndef SMTP_SASL_H
+#define SMTP_SASL_H
+
+#include "smtp_core.h"
+#include "smtp_buf.h"
+
+/* Hash algorithms the mechanisms need. */
+typedef enum {
+	SMTP_HASH_MD5 = 0,     /* 16-octet digest */
+	SMTP_HASH_SHA256 = 1   /* 32-octet digest */
+} smtp_hash_t;
+
+#define SMTP_HASH_MAX 32   /* largest digest size */
+
+/* Crypto provided by the embedding program. Each returns 0 on success. */
+typedef struct {
+	void *ud;
+	/* out = H(msg); *out_len set to the digest size. */
+	int (*hash)(void *ud, smtp_hash_t alg, const unsigned char *msg, size_t len,
+	            unsigned char *out, size_t *out_len);
+	/* out = HMAC-H(key, msg). */
+	int (*hmac)(void *ud, smtp_hash_t alg, const unsigned char *key, size_t key_len,
+	            const unsigned char *msg, size_t len, unsigned char *out, size_t *out_len);
+	/* out = PBKDF2-HMAC-H(password, salt, iterations), out_len octets. */
+	int (*pbkdf2)(void *ud, smtp_hash_t alg, const char *pw, size_t pw_len,
+	              const unsigned char *salt, size_t salt_len, unsigned iterations,
+	              unsigned char *out, size_t out_len);
+	/* len octets from a cryptographically secure source. */
+	int (*random)(void *ud, unsigned char *out, size_t len);
+	/* Standard base64 (RFC 4648, with padding) of in, appended to out. */
+	int (*b64_encode)(void *ud, const unsigned char *in, size_t len, smtp_buf_t *out);
+	/* Strict decode of standard base64 appended to out; nonzero on bad input. */
+	int (*b64_decode)(void *ud, const char *in, size_t len, smtp_buf_t *out);
+} smtp_crypto_t;
+
+/* SASL-specific errors (continue the SMTP_E_* numbering). */
+#define SMTP_E_SASL_CHALLENGE  (-20)  /* a challenge that is not valid base64 or not valid for the mechanism */
+#define SMTP_E_SASL_SERVER     (-21)  /* SCRAM: server nonce, salt, iteration count or signature wrong */
+#define SMTP_E_SASL_CRYPTO     (-22)  /* a crypto callback failed */
+#define SMTP_E_SASL_STEP       (-23)  /* more challenges than the mechanism has */
+#define SMTP_E_SASL_INCOMPLETE (-24)  /* success (235) before the exchange was complete (SCRAM unverified) */
+
+typedef struct smtp_sasl smtp_sasl_t;
+
+/* Mechanism bits are SMTP_AUTH_* from smtp_caps.h. */
+
+/* Preference among those offered and allowed: SCRAM-SHA-256, CRAM-MD5,
+ * PLAIN, LOGIN (XOAUTH2 only when it is the only one allowed). Returns one
+ * SMTP_AUTH_* bit, or 0 when none fits. */
+unsigned smtp_sasl_choose(unsigned offered, unsigned allowed);
+/* Name of one SMTP_AUTH_* bit, e.g. "CRAM-MD5". */
+const char *smtp_sasl_mech_name(unsigned mech);
+
+/* A new exchange for one mechanism, or NULL when out of memory. The
+ * credentials are copied; crypto must outlive the exchange. For XOAUTH2 the
+ * password is the bearer token. */
+smtp_sasl_t *smtp_sasl_new(unsigned mech, const char *user, size_t user_len,
+                           const char *pass, size_t pass_len, const smtp_crypto_t *crypto);
+/* Wipe and free. */
+void smtp_sasl_free(smtp_sasl_t *s);
+
+/* The AUTH command line, without CRLF, into line (replaced): "AUTH MECH" or,
+ * where the mechanism has one and the whole line stays within max_line octets
+ * (CRLF included; 512 per RFC 4954 section 4), "AUTH MECH initial-response".
+ * *trace_text gets a static text for the trace ("AUTH PLAIN ***"). */
+int smtp_sasl_start(smtp_sasl_t *s, size_t max_line, smtp_buf_t *line, const char **trace_text);
+
+/* Answer a 334 challenge: text is the reply text after "334 " (base64, may be
+ * empty). The response line (base64, or empty; without CRLF) goes into line
+ * (replaced); *trace_text as above ("***", or "" for an empty response).
+ * SCRAM verifies the server signature here when the server sends it in a 334;
+ * XOAUTH2 answers an error challenge with an empty line. */
+int smtp_sasl_step(smtp_sasl_t *s, const char *text, size_t len, smtp_buf_t *line, const char **trace_text);
+
+/* The server said 235. SMTP_OK when the exchange is complete (for SCRAM: the
+ * server signature was received and matched), else SMTP_E_SASL_INCOMPLETE. */
+int smtp_sasl_finish(smtp_sasl_t *s);
+
+#endif
