@@ -27,7 +27,6 @@ struct smtp_client {
 	smtp_reply_parser_t parser;
 	smtp_caps_t caps;
 	smtp_buf_t out;          /* bytes for the server */
-	smtp_buf_t scratch;      /* one BDAT chunk being framed */
 	smtp_data_enc_t enc;     /* message encoder for DATA / BDAT */
 
 	smtp_pending_t *pend;    /* ring of outstanding commands */
@@ -154,7 +153,6 @@ smtp_client_t *smtp_client_new(void)
 	smtp_reply_parser_init(&c->parser);
 	smtp_caps_init(&c->caps);
 	smtp_buf_init(&c->out);
-	smtp_buf_init(&c->scratch);
 	set_state(c, SMTP_ST_GREETING);
 	/* The greeting answers the connection: nothing may be sent before it. */
 	if (pend_push(c, SMTP_CMD_GREETING, 0, 0, 1) != SMTP_OK) {
@@ -217,7 +215,6 @@ void smtp_client_free(smtp_client_t *c)
 	smtp_reply_parser_free(&c->parser);
 	smtp_caps_free(&c->caps);
 	smtp_buf_free(&c->out);
-	smtp_buf_free(&c->scratch);
 	smtp_free(c->pend);
 	smtp_free(c->helo);
 	smtp_free(c);
@@ -576,7 +573,8 @@ int smtp_client_bdat(smtp_client_t *c, const char *data, size_t len, int last)
 {
 	char head[48];
 	part_t part;
-	size_t chunk, before;
+	unsigned long long size;
+	size_t before;
 	int rc = gate(c, ST(SMTP_ST_RCPT) | ST(SMTP_ST_BDAT));
 
 	if (rc != SMTP_OK) {
@@ -590,30 +588,34 @@ int smtp_client_bdat(smtp_client_t *c, const char *data, size_t len, int last)
 	} else if (c->bdat_failed) {
 		return SMTP_E_STATE;
 	}
-	smtp_buf_reset(&c->scratch);
-	if ((rc = smtp_data_enc_write(&c->enc, &c->scratch, data, len)) != SMTP_OK) {
-		return rc;
+	/* The chunk is encoded straight into the output, after its BDAT line:
+	 * its size is known before encoding, so no second copy is made. */
+	size = smtp_data_enc_size(&c->enc, data, len, last);
+	if (size == 0 && !last) {
+		/* nothing to frame yet (e.g. the LF of a CR LF split across chunks) */
+		return smtp_data_enc_write(&c->enc, &c->out, data, len);
 	}
-	if (last && (rc = smtp_data_enc_finish(&c->enc, &c->scratch)) != SMTP_OK) {
-		return rc;
-	}
-	chunk = smtp_buf_size(&c->scratch);
-	if (chunk == 0 && !last) {
-		return SMTP_OK; /* nothing to frame yet */
+	if (size > (unsigned long long)((size_t)-1 / 2)) {
+		return SMTP_E_NOMEM;
 	}
 	part.p = head;
-	part.len = (size_t)snprintf(head, sizeof(head), "BDAT %lu%s", (unsigned long)chunk, last ? " LAST" : "");
-	if ((rc = smtp_buf_reserve(&c->out, part.len + 2 + chunk)) != SMTP_OK) {
+	part.len = (size_t)snprintf(head, sizeof(head), "BDAT %llu%s", size, last ? " LAST" : "");
+	if ((rc = smtp_buf_reserve(&c->out, part.len + 2 + (size_t)size)) != SMTP_OK) {
 		return rc;
 	}
 	before = c->out.len;
 	if ((rc = emit(c, SMTP_CMD_BDAT, c->bdat_sent, last, 0, SMTP_MAX_CMD_LINE, &part, 1, NULL)) != SMTP_OK) {
 		return rc;
 	}
-	if ((rc = smtp_buf_append(&c->out, c->scratch.data + c->scratch.off, chunk)) != SMTP_OK) {
+	rc = smtp_data_enc_write(&c->enc, &c->out, data, len);
+	if (rc == SMTP_OK && last) {
+		rc = smtp_data_enc_finish(&c->enc, &c->out);
+	}
+	if (rc != SMTP_OK || c->out.len - before != part.len + 2 + (size_t)size) {
 		/* cannot happen after the reserve above, but never leave half a frame */
 		c->out.len = before;
-		return rc;
+		c->pend_count--;
+		return rc != SMTP_OK ? rc : SMTP_E_NOMEM;
 	}
 	c->bdat_sent++;
 	set_state(c, last ? SMTP_ST_BDAT_LAST : SMTP_ST_BDAT);

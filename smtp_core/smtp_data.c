@@ -147,6 +147,57 @@ int smtp_data_enc_finish(smtp_data_enc_t *e, smtp_buf_t *out)
 	return SMTP_OK;
 }
 
+unsigned long long smtp_data_enc_size(const smtp_data_enc_t *e, const char *in, size_t len, int last)
+{
+	unsigned long long n = 0;
+	int line_start = e->line_start, after_cr = e->after_cr;
+	size_t i = 0, nl = 0, cr = 0;
+	int have_nl = 0, have_cr = 0;
+
+	while (i < len) {
+		unsigned char c = (unsigned char)in[i];
+		size_t stop;
+
+		if (c == '\r') {
+			n += 2;
+			after_cr = 1;
+			line_start = 1;
+			i++;
+			continue;
+		}
+		if (c == '\n') {
+			n += after_cr ? 0 : 2;
+			after_cr = 0;
+			line_start = 1;
+			i++;
+			continue;
+		}
+		if (!have_nl || nl < i) {
+			const char *q = (const char *)memchr(in + i, '\n', len - i);
+			nl = q != NULL ? (size_t)(q - in) : len;
+			have_nl = 1;
+		}
+		if (!have_cr || cr < i) {
+			const char *q = (const char *)memchr(in + i, '\r', len - i);
+			cr = q != NULL ? (size_t)(q - in) : len;
+			have_cr = 1;
+		}
+		stop = nl < cr ? nl : cr;
+		if (line_start && e->dot_stuff && c == '.') {
+			n++;
+		}
+		n += stop - i;
+		i = stop;
+		after_cr = 0;
+		line_start = 0;
+	}
+	if (last) {
+		n += line_start ? 0 : 2;
+		n += e->dot_stuff ? 3 : 0;
+	}
+	return n;
+}
+
 unsigned long long smtp_data_measure(const char *in, size_t len)
 {
 	unsigned long long n = len;

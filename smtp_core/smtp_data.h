@@ -28,6 +28,10 @@ int smtp_data_enc_write(smtp_data_enc_t *e, smtp_buf_t *out, const char *in, siz
 /* End the message: CRLF when it does not end with a line end, then, with
  * dot_stuff, the ".\r\n" terminator. SMTP_OK or SMTP_E_NOMEM. */
 int smtp_data_enc_finish(smtp_data_enc_t *e, smtp_buf_t *out);
+/* Octets smtp_data_enc_write() would append for in (and, with last, what
+ * smtp_data_enc_finish() would add), from e's state, leaving e unchanged: the
+ * size of a BDAT chunk before it is encoded. */
+unsigned long long smtp_data_enc_size(const smtp_data_enc_t *e, const char *in, size_t len, int last);
 /* Octets the message will have once CRLF-normalised and ended with a line end,
  * without stuffing or terminator: the SIZE= value (RFC 1870). */
 unsigned long long smtp_data_measure(const char *in, size_t len);

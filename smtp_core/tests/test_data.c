@@ -413,8 +413,48 @@ static void test_nomem(void)
 	smtp_buf_free(&out);
 }
 
+/* smtp_data_enc_size() predicts exactly what write (+ finish) produces, from
+ * any encoder state: every split of every sample, with and without stuffing. */
+static void test_enc_size(void)
+{
+	static const char *const samples[] = {
+		"", ".", "..\r\n", "a\rb\nc\r\nd", "\r\n.\r\n", "x\r", "\n\n.\r\r\n.x", ".a\nb\r", "no line end",
+		"\r\r\n\n\r.", "line\n.\n..\n"
+	};
+	size_t k, split;
+	int stuff, mismatches = 0;
+
+	for (stuff = 0; stuff <= 1; stuff++) {
+		for (k = 0; k < sizeof(samples) / sizeof(samples[0]); k++) {
+			const char *m = samples[k];
+			size_t len = strlen(m);
+			for (split = 0; split <= len; split++) {
+				smtp_data_enc_t e;
+				smtp_buf_t out;
+				unsigned long long want1, want2;
+				size_t got1;
+
+				smtp_buf_init(&out);
+				smtp_data_enc_init(&e, stuff);
+				want1 = smtp_data_enc_size(&e, m, split, 0);
+				smtp_data_enc_write(&e, &out, m, split);
+				got1 = smtp_buf_size(&out);
+				want2 = smtp_data_enc_size(&e, m + split, len - split, 1);
+				smtp_data_enc_write(&e, &out, m + split, len - split);
+				smtp_data_enc_finish(&e, &out);
+				if (want1 != got1 || want1 + want2 != smtp_buf_size(&out)) {
+					mismatches++;
+				}
+				smtp_buf_free(&out);
+			}
+		}
+	}
+	CHECK_INT(mismatches, 0);
+}
+
 int main(void)
 {
+	test_enc_size();
 	test_cases();
 	test_long_lines();
 	test_property();
