@@ -223,6 +223,86 @@ static void pinfo_save(const php_smtpsock_session *s, bool in_use)
 	zend_string_release(key);
 }
 
+/* ---- captured warnings and I/O ------------------------------------------ */
+
+/*
+ * PHP's stream layer reports TLS and connect problems as warnings. While it
+ * works for us, those warnings must reach neither the user's error handler
+ * nor error_get_last(): the first one is captured (EH_THROW turns it into an
+ * exception we take apart) and becomes the detail of our own error.
+ */
+typedef struct {
+	zend_error_handling eh;
+	zend_object *prior;       /* an exception already pending: left alone */
+} capture_t;
+
+static void capture_begin(capture_t *c)
+{
+	c->prior = EG(exception);
+	zend_replace_error_handling(EH_THROW, zend_ce_error_exception, &c->eh);
+}
+
+/* The captured message ("func(): " prefix dropped, one line), or NULL. */
+static zend_string *capture_end(capture_t *c)
+{
+	zend_string *detail = NULL;
+
+	zend_restore_error_handling(&c->eh);
+	if (EG(exception) && EG(exception) != c->prior) {
+		zval rv, *msg = zend_read_property_ex(EG(exception)->ce, EG(exception), ZSTR_KNOWN(ZEND_STR_MESSAGE), 1, &rv);
+		if (Z_TYPE_P(msg) == IS_STRING) {
+			const char *p = Z_STRVAL_P(msg), *colon = strstr(p, "(): ");
+			char *q;
+			if (colon) {
+				p = colon + 4;
+			}
+			detail = zend_string_init(p, strlen(p), 0);
+			for (q = ZSTR_VAL(detail); (q = strpbrk(q, "\r\n")); ) {
+				*q = ' ';
+			}
+		}
+		zend_clear_exception();
+	}
+	return detail;
+}
+
+/* Stream I/O for the session. On TLS the stream layer warns by itself
+ * (reset, bad record): such warnings are kept from the user, the failure is
+ * reported by the caller. */
+static ssize_t io_write(php_smtpsock_session *s, const char *p, size_t n)
+{
+	capture_t cap;
+	zend_string *warning;
+	ssize_t w;
+
+	if (!s->tls) {
+		return php_stream_write(s->stream, p, n);
+	}
+	capture_begin(&cap);
+	w = php_stream_write(s->stream, p, n);
+	if ((warning = capture_end(&cap))) {
+		zend_string_release(warning);
+	}
+	return w;
+}
+
+static ssize_t io_read(php_smtpsock_session *s, char *buf, size_t n)
+{
+	capture_t cap;
+	zend_string *warning;
+	ssize_t r;
+
+	if (!s->tls) {
+		return php_stream_read(s->stream, buf, n);
+	}
+	capture_begin(&cap);
+	r = php_stream_read(s->stream, buf, n);
+	if ((warning = capture_end(&cap))) {
+		zend_string_release(warning);
+	}
+	return r;
+}
+
 /* ---- the session -------------------------------------------------------- */
 
 static void trace_to_logger(void *ud, int dir, const char *line, size_t len)
@@ -316,7 +396,7 @@ static void quit_quietly(php_smtpsock_session *s)
 		return;
 	}
 	while ((n = smtp_client_output(s->core, &p)) > 0) {
-		ssize_t w = php_stream_write(s->stream, p, n);
+		ssize_t w = io_write(s, p, n);
 		if (w <= 0) {
 			break;
 		}
@@ -353,6 +433,8 @@ void php_smtpsock_session_free(php_smtpsock_session *s, bool polite)
 
 /* ---- the pump ----------------------------------------------------------- */
 
+
+
 static double now_seconds(void)
 {
 	return (double)php_hrtime_current() / 1e9;
@@ -381,7 +463,7 @@ zend_result php_smtpsock_flush(php_smtpsock_session *s)
 	}
 	set_timeout(s->stream, s->cfg.timeout);
 	while ((n = smtp_client_output(s->core, &p)) > 0) {
-		ssize_t w = php_stream_write(s->stream, p, n);
+		ssize_t w = io_write(s, p, n);
 		if (w <= 0) {
 			php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
 				s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
@@ -441,7 +523,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			return FAILURE;
 		}
 		set_timeout(s->stream, left);
-		n = php_stream_read(s->stream, s->rbuf, PHP_SMTPSOCK_RBUF);
+		n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
 		if (n > 0) {
 			s->roff = 0;
 			s->rlen = (size_t)n;
@@ -633,15 +715,6 @@ static void set_nodelay(php_stream *stream)
 }
 
 
-/* Run fn with PHP's own warnings silenced; the last one becomes detail. */
-static zend_string *last_php_error(void)
-{
-	if (PG(last_error_message)) {
-		return zend_string_copy(PG(last_error_message));
-	}
-	return NULL;
-}
-
 /* Pick up the persistent stream an earlier request left READY: its state
  * from the info saved beside it, then a NOOP proves the session alive.
  * FAILURE (nothing left behind) means: connect afresh. */
@@ -713,6 +786,13 @@ static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 	smtp_event_t ev;
 	bool implicit_tls = h->tls || s->cfg.security == PHP_SMTPSOCK_SEC_TLS;
 
+	if (h->v6 && !php_stream_context_get_option(ctx, "ssl", "peer_name")) {
+		/* PHP would check the certificate against "[::1]", brackets included */
+		zval pn;
+		ZVAL_STRING(&pn, h->host);
+		php_stream_context_set_option(ctx, "ssl", "peer_name", &pn);
+		zval_ptr_dtor(&pn);
+	}
 	tv.tv_sec = (time_t)s->cfg.timeout;
 	tv.tv_usec = (suseconds_t)((s->cfg.timeout - (double)tv.tv_sec) * 1e6);
 	urilen = spprintf(&uri, 0, h->v6 ? "%s://[%s]:" ZEND_LONG_FMT : "%s://%s:" ZEND_LONG_FMT,
@@ -759,15 +839,25 @@ static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 		}
 	}
 	{
-		int old = EG(error_reporting);
-		EG(error_reporting) = 0;
+		capture_t cap;
+		zend_string *warning;
+		capture_begin(&cap);
 		s->stream = php_stream_xport_create(uri, urilen, 0, STREAM_XPORT_CLIENT | STREAM_XPORT_CONNECT,
 			s->pid ? ZSTR_VAL(s->pid) : NULL, &tv, ctx, &errstr, &errcode);
-		EG(error_reporting) = old;
+		warning = capture_end(&cap);
+		if (!s->stream && warning) {
+			/* the warning (e.g. the certificate problem) says more than errstr */
+			if (errstr) {
+				zend_string_release(errstr);
+			}
+			errstr = warning;
+		} else if (warning) {
+			zend_string_release(warning);
+		}
 	}
 	efree(uri);
 	if (!s->stream) {
-		zend_string *detail = errstr ? zend_string_copy(errstr) : last_php_error();
+		zend_string *detail = errstr ? zend_string_copy(errstr) : NULL;
 		php_smtpsock_fail(s, "could not connect to %s: %s", ZSTR_VAL(s->host),
 			detail ? ZSTR_VAL(detail) : "unknown error");
 		if (detail) {
@@ -949,7 +1039,8 @@ zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal
 {
 	smtp_event_t ev;
 	zend_string *detail;
-	int rc = smtp_client_starttls(s->core), ok, old;
+	capture_t cap;
+	int rc = smtp_client_starttls(s->core), ok;
 
 	if (rc != SMTP_OK) {
 		php_smtpsock_fail_core(s, "STARTTLS", rc);
@@ -973,17 +1064,11 @@ zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal
 		return FAILURE;
 	}
 	set_timeout(s->stream, s->cfg.timeout);
-	old = EG(error_reporting);
-	EG(error_reporting) = 0;
-	if (PG(last_error_message)) {
-		zend_string_release(PG(last_error_message));
-		PG(last_error_message) = NULL;
-	}
+	capture_begin(&cap);
 	ok = php_stream_xport_crypto_setup(s->stream, STREAM_CRYPTO_METHOD_TLS_ANY_CLIENT, NULL) >= 0
 		&& php_stream_xport_crypto_enable(s->stream, 1) > 0;
-	EG(error_reporting) = old;
+	detail = capture_end(&cap);
 	if (!ok) {
-		detail = last_php_error();
 		php_smtpsock_fail(s, "TLS handshake with %s failed%s%s", ZSTR_VAL(s->host),
 			detail ? ": " : "", detail ? ZSTR_VAL(detail) : "");
 		if (detail) {
@@ -991,6 +1076,9 @@ zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal
 		}
 		php_smtpsock_session_close(s);
 		return FAILURE;
+	}
+	if (detail) {
+		zend_string_release(detail);
 	}
 	s->tls = true;
 	if ((rc = smtp_client_tls_done(s->core)) != SMTP_OK) {

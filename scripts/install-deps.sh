@@ -11,6 +11,7 @@ PACKAGES=(
     php8.2-cli
     php-parser          # gen_stub.php offline (see NOTES)
     postfix             # real SMTP server for the PHPT tests
+    dovecot-core        # SASL AUTH back end for the private Postfix (tests/inc/dovecot-instance.sh)
     python3-aiosmtpd    # SMTP server with AUTH/STARTTLS for the PHPT tests
     swaks               # reference SMTP client
     openssl             # test certificates

@@ -7,7 +7,9 @@
 #
 # Phases: install dependencies, build the extension, C unit tests
 # (smtp_core/tests), then the PHPT tests against one shared private Postfix
-# instance on loopback. The last line is "N passed, M failed[, K skipped]"
+# instance on loopback, plus one shared set of test certificates
+# (SMTPSOCK_TEST_CERTS_DIR) and one shared Postfix with STARTTLS, implicit
+# TLS and SASL AUTH through a private Dovecot (SMTPSOCK_TEST_POSTFIX_TLS_DIR). The last line is "N passed, M failed[, K skipped]"
 # over C and PHPT tests; the exit status is 1 on any failure or when no PHPT
 # test ran.
 set -euo pipefail
@@ -40,12 +42,16 @@ note() {
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/smtpsock-suite.XXXXXX")"
 chmod 755 "$WORK" # Postfix's own users must reach the instance below it
 PFDIR=""
+PFTLSDIR=""
 
 # shellcheck disable=SC2317 # called through the EXIT trap
 cleanup() {
     local rc=$?
     if [[ -n "$PFDIR" ]]; then
         bash "$ROOT/tests/inc/postfix-instance.sh" stop "$PFDIR" >/dev/null 2>&1 || true
+    fi
+    if [[ -n "$PFTLSDIR" ]]; then
+        bash "$ROOT/tests/inc/postfix-instance.sh" stop "$PFTLSDIR" >/dev/null 2>&1 || true
     fi
     rm -rf -- "$WORK"
     exit "$rc"
@@ -108,6 +114,28 @@ if port="$(bash "$ROOT/tests/inc/postfix-instance.sh" start "$WORK/postfix")"; t
     echo "run.sh: Postfix listening on 127.0.0.1:$port (maildir $PFDIR/Maildir)"
 else
     note "could not start the shared Postfix instance; tests start their own"
+fi
+
+# ---------------------------------------------------------------- TLS/AUTH
+phase "shared test certificates and Postfix with TLS + AUTH (Dovecot)"
+if bash "$ROOT/tests/inc/certs.sh" "$WORK/certs" >/dev/null; then
+    export SMTPSOCK_TEST_CERTS_DIR="$WORK/certs"
+    echo "run.sh: test certificates in $WORK/certs"
+    if tls_port="$(POSTFIX_INSTANCE_TLS_CERT="$WORK/certs/cert.pem" \
+        POSTFIX_INSTANCE_TLS_KEY="$WORK/certs/key.pem" \
+        POSTFIX_INSTANCE_TLS_CA="$WORK/certs/ca.pem" \
+        POSTFIX_INSTANCE_SASL=dovecot \
+        POSTFIX_INSTANCE_LISTENERS="smtps clearauth encrypt plainauth" \
+        bash "$ROOT/tests/inc/postfix-instance.sh" start "$WORK/postfix-tls")"; then
+        PFTLSDIR="$WORK/postfix-tls"
+        export SMTPSOCK_TEST_POSTFIX_TLS_DIR="$PFTLSDIR"
+        bash "$ROOT/tests/inc/postfix-instance.sh" watch "$$" "$PFTLSDIR" </dev/null >/dev/null 2>&1 &
+        echo "run.sh: Postfix (TLS + AUTH) on 127.0.0.1:$tls_port (STARTTLS), smtps $(cat "$PFTLSDIR/smtps_port")"
+    else
+        note "could not start the shared Postfix TLS/AUTH instance; tests start their own"
+    fi
+else
+    note "could not make test certificates (tests/inc/certs.sh); TLS tests make their own"
 fi
 
 # ---------------------------------------------------------------- PHPT
