@@ -1054,6 +1054,10 @@ zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal
 			return SUCCESS;
 		}
 		php_smtpsock_fail_reply(s, "STARTTLS refused", ev.reply);
+		if (s->cfg.security == PHP_SMTPSOCK_SEC_STARTTLS) {
+			/* TLS is required: not another byte in clear, not even QUIT */
+			php_smtpsock_session_close(s);
+		}
 		return FAILURE;
 	}
 	/* Nothing the server sent before the handshake may be read after it. */
@@ -1069,8 +1073,8 @@ zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal
 		&& php_stream_xport_crypto_enable(s->stream, 1) > 0;
 	detail = capture_end(&cap);
 	if (!ok) {
-		php_smtpsock_fail(s, "TLS handshake with %s failed%s%s", ZSTR_VAL(s->host),
-			detail ? ": " : "", detail ? ZSTR_VAL(detail) : "");
+		php_smtpsock_fail(s, "TLS handshake with %s failed: %s", ZSTR_VAL(s->host),
+			detail ? ZSTR_VAL(detail) : "the server closed the connection or did not answer with TLS");
 		if (detail) {
 			zend_string_release(detail);
 		}
