@@ -37,7 +37,9 @@ static ZEND_INI_MH(OnUpdateSmtpsockPort)
 
 static ZEND_INI_MH(OnUpdateSmtpsockSecurity)
 {
-	int sec = php_smtpsock_security_parse(ZSTR_VAL(new_value), ZSTR_LEN(new_value));
+	/* php.ini reads a bare `none` as the empty string */
+	int sec = ZSTR_LEN(new_value) == 0 ? (int)PHP_SMTPSOCK_SEC_NONE
+		: php_smtpsock_security_parse(ZSTR_VAL(new_value), ZSTR_LEN(new_value));
 
 	if (sec < 0) {
 		return FAILURE;

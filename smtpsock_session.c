@@ -1114,7 +1114,7 @@ zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level)
 			return FAILURE;
 		}
 	}
-	if (level < PHP_SMTPSOCK_LVL_READY) {
+	if (level < PHP_SMTPSOCK_LVL_SECURED) {
 		return SUCCESS;
 	}
 	st = smtp_client_state(s->core);

@@ -20,6 +20,7 @@ PACKAGES=(
     clang               # C unit tests, libFuzzer
     libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang (only a Recommends)
     valgrind
+    libphp-phpmailer    # the README's migration examples run PHPMailer side by side
 )
 
 missing=()
