@@ -260,7 +260,7 @@ zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_s
 					smtp_buf_size(&line), trace_text);
 			}
 			if (rc != SMTP_OK) {
-				/* cancel the exchange (RFC 4954: a lone "*"), then drop the session: it is untrusted */
+				/* a bad challenge: the server is not trusted any more, drop the session */
 				php_smtpsock_fail(s, "AUTH %s with %s failed: %s", smtp_sasl_mech_name(mech),
 					ZSTR_VAL(s->host), smtp_strerror(rc));
 				php_smtpsock_session_close(s);

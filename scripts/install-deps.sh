@@ -19,6 +19,7 @@ PACKAGES=(
     make
     clang               # C unit tests, libFuzzer
     libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang (only a Recommends)
+    libssl-dev          # libcrypto for the SASL unit tests and fuzz target (smtp_core/tests)
     valgrind
     libphp-phpmailer    # the README's migration examples run PHPMailer side by side
 )

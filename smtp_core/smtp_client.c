@@ -23,6 +23,7 @@ struct smtp_client {
 	int pipelining;          /* caller allows several commands in flight */
 	int esmtp;               /* EHLO accepted */
 	int tls;                 /* TLS handshake done */
+	int secret_out;          /* out has carried AUTH secrets: wipe what is consumed or freed */
 
 	smtp_reply_parser_t parser;
 	smtp_caps_t caps;
@@ -142,6 +143,16 @@ static smtp_pending_t pend_pop(smtp_client_t *c)
 	return p;
 }
 
+/* Overwrite n octets so that no copy of a secret outlives its use. */
+static void wipe(void *p, size_t n)
+{
+	volatile unsigned char *v = p;
+
+	while (n--) {
+		*v++ = 0;
+	}
+}
+
 smtp_client_t *smtp_client_new(void)
 {
 	smtp_client_t *c = smtp_malloc(sizeof(*c));
@@ -214,6 +225,9 @@ void smtp_client_free(smtp_client_t *c)
 	}
 	smtp_reply_parser_free(&c->parser);
 	smtp_caps_free(&c->caps);
+	if (c->secret_out && c->out.data) {
+		wipe(c->out.data, c->out.cap);
+	}
 	smtp_buf_free(&c->out);
 	smtp_free(c->pend);
 	smtp_free(c->helo);
@@ -254,6 +268,9 @@ size_t smtp_client_output(smtp_client_t *c, const char **data)
 
 void smtp_client_output_consumed(smtp_client_t *c, size_t n)
 {
+	if (c->secret_out && n) {
+		wipe(c->out.data + c->out.off, n);
+	}
 	smtp_buf_consume(&c->out, n);
 }
 
@@ -686,6 +703,7 @@ static int auth_line(smtp_client_t *c, unsigned allowed, const char *line, size_
 	}
 	part.p = line;
 	part.len = len;
+	c->secret_out = 1;
 	if ((rc = emit(c, SMTP_CMD_AUTH, 0, 0, 1, SMTP_MAX_AUTH_LINE, &part, 1, trace_text)) != SMTP_OK) {
 		return rc;
 	}

@@ -1,5 +1,6 @@
 /* smtp_core: what every module shares (error texts). */
 #include "smtp_core.h"
+#include "smtp_sasl.h"
 
 const char *smtp_strerror(int err)
 {
@@ -16,15 +17,15 @@ const char *smtp_strerror(int err)
 	case SMTP_E_UNEXPECTED:     return "unexpected reply";
 	case SMTP_E_TLS_INJECTION:  return "data received before tls handshake";
 	case SMTP_E_CLOSED:         return "connection closed";
-	case -20: /* SMTP_E_SASL_CHALLENGE */
+	case SMTP_E_SASL_CHALLENGE:
 		return "invalid AUTH challenge from the server";
-	case -21: /* SMTP_E_SASL_SERVER */
+	case SMTP_E_SASL_SERVER:
 		return "the server failed SCRAM verification (wrong nonce, salt, iteration count or signature)";
-	case -22: /* SMTP_E_SASL_CRYPTO */
+	case SMTP_E_SASL_CRYPTO:
 		return "a cryptographic function failed";
-	case -23: /* SMTP_E_SASL_STEP */
+	case SMTP_E_SASL_STEP:
 		return "more AUTH challenges than the mechanism has";
-	case -24: /* SMTP_E_SASL_INCOMPLETE */
+	case SMTP_E_SASL_INCOMPLETE:
 		return "the server accepted AUTH without proving it knows the password";
 	default:                    return "unknown error";
 	}

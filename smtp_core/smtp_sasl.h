@@ -62,32 +62,57 @@ typedef struct smtp_sasl smtp_sasl_t;
  * PLAIN, LOGIN (XOAUTH2 only when it is the only one allowed). Returns one
  * SMTP_AUTH_* bit, or 0 when none fits. */
 unsigned smtp_sasl_choose(unsigned offered, unsigned allowed);
-/* Name of one SMTP_AUTH_* bit, e.g. "CRAM-MD5". */
+/* Name of one SMTP_AUTH_* bit, e.g. "CRAM-MD5"; NULL for anything else. */
 const char *smtp_sasl_mech_name(unsigned mech);
 
 /* A new exchange for one mechanism, or NULL when out of memory. The
  * credentials are copied; crypto must outlive the exchange. For XOAUTH2 the
- * password is the bearer token. */
+ * password is the bearer token. An unknown mechanism or credentials the
+ * mechanism cannot carry are reported by smtp_sasl_start(). SCRAM uses the
+ * password's octets as given (no SASLprep). */
 smtp_sasl_t *smtp_sasl_new(unsigned mech, const char *user, size_t user_len,
                            const char *pass, size_t pass_len, const smtp_crypto_t *crypto);
-/* Wipe and free. */
+/* Wipe and free (NULL is allowed). */
 void smtp_sasl_free(smtp_sasl_t *s);
 
 /* The AUTH command line, without CRLF, into line (replaced): "AUTH MECH" or,
  * where the mechanism has one and the whole line stays within max_line octets
  * (CRLF included; 512 per RFC 4954 section 4), "AUTH MECH initial-response".
- * *trace_text gets a static text for the trace ("AUTH PLAIN ***"). */
+ * PLAIN, XOAUTH2 and SCRAM-SHA-256 have one. *trace_text gets a static text
+ * for the trace ("AUTH PLAIN ***"). SMTP_OK; SMTP_E_ARG for an unknown
+ * mechanism, an empty user name, a NUL in the user name, a NUL in a PLAIN
+ * password, an empty XOAUTH2 token or a ^A or NUL in XOAUTH2 credentials;
+ * SMTP_E_TOO_LONG when a response could not fit SMTP_MAX_AUTH_LINE;
+ * SMTP_E_NOMEM (also for s == NULL); SMTP_E_SASL_CRYPTO; SMTP_E_STATE when
+ * called twice (SMTP_E_ARG for line == NULL). Errors of start, step and
+ * finish are sticky: later calls return the same error. line's old content
+ * is wiped before it is replaced; it may hold base64 secrets, so the caller
+ * wipes it before releasing it. */
 int smtp_sasl_start(smtp_sasl_t *s, size_t max_line, smtp_buf_t *line, const char **trace_text);
 
 /* Answer a 334 challenge: text is the reply text after "334 " (base64, may be
  * empty). The response line (base64, or empty; without CRLF) goes into line
  * (replaced); *trace_text as above ("***", or "" for an empty response).
  * SCRAM verifies the server signature here when the server sends it in a 334;
- * XOAUTH2 answers an error challenge with an empty line. */
+ * XOAUTH2 answers an error challenge with an empty line. Errors:
+ * SMTP_E_SASL_CHALLENGE, SMTP_E_SASL_SERVER, SMTP_E_SASL_STEP,
+ * SMTP_E_SASL_CRYPTO, SMTP_E_TOO_LONG, SMTP_E_NOMEM, SMTP_E_STATE (before
+ * start), SMTP_E_ARG (line NULL); on an error line is wiped and left empty.
+ * After an error the exchange is over: cancel it with "*" (RFC 4954)
+ * or close the connection. */
 int smtp_sasl_step(smtp_sasl_t *s, const char *text, size_t len, smtp_buf_t *line, const char **trace_text);
 
-/* The server said 235. SMTP_OK when the exchange is complete (for SCRAM: the
- * server signature was received and matched), else SMTP_E_SASL_INCOMPLETE. */
+/* The server said 235. SMTP_OK when the exchange is complete (the
+ * credentials were sent; for SCRAM: the server signature was received and
+ * matched), else SMTP_E_SASL_INCOMPLETE (or the sticky error). */
 int smtp_sasl_finish(smtp_sasl_t *s);
+
+#ifdef SMTP_SASL_TEST_HOOKS
+/* Unit tests only (defined by smtp_core/tests/Makefile, never by the
+ * extension's build): the SCRAM client nonce for the next smtp_sasl_start()
+ * instead of base64(24 random octets); the random callback is still called.
+ * Lets the tests reproduce RFC 7677's example, whose nonce has 20 characters. */
+int smtp_sasl_test_set_nonce(smtp_sasl_t *s, const char *nonce, size_t len);
+#endif
 
 #endif
