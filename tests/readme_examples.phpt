@@ -27,4 +27,4 @@ readme_examples_run(dirname(__DIR__) . '/README.md');
 --EXPECTF--
 %A
 README.md: %d blocks checked: %d ok, 0 failed, %d skipped
-pending (features in README_PENDING, tests/inc/readme.inc): 3
+pending (features in README_PENDING, tests/inc/readme.inc): 0
