@@ -110,7 +110,9 @@ ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
 	bool persistent;             /* smtpsock.persistent */
 	bool override_mail;          /* smtpsock.override_mail (system) */
 	php_smtpsock_session *mail_session; /* smtp_mail()'s session for this request */
-	zend_string *mail_session_key;      /* the settings it was opened with */
+	zend_string *mail_session_key;      /* smtpsock.auth as it was when the session opened */
+	zend_string *date_value;            /* Date: value cached for date_time */
+	time_t date_time;                   /* the second date_value was formatted for */
 ZEND_END_MODULE_GLOBALS(smtpsock)
 
 ZEND_EXTERN_MODULE_GLOBALS(smtpsock)

@@ -162,6 +162,7 @@ PHP_RINIT_FUNCTION(smtpsock)
 #endif
 	SMTPSOCK_G(mail_session) = NULL;
 	SMTPSOCK_G(mail_session_key) = NULL;
+	SMTPSOCK_G(date_value) = NULL;
 	return SUCCESS;
 }
 

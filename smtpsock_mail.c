@@ -230,31 +230,40 @@ static void log_mail(const char *fname, const char *to, const char *subject, con
 
 /* ---- the request's session ---------------------------------------------- */
 
-/* The settings as one string, to notice ini_set() between calls. */
-static zend_string *settings_key(void)
-{
-	return strpprintf(0, "%s|" ZEND_LONG_FMT "|" ZEND_LONG_FMT "|%s|%lx|%s|%g|%d|%d|%s",
-		SMTPSOCK_G(host) ? SMTPSOCK_G(host) : "", SMTPSOCK_G(port), SMTPSOCK_G(security),
-		SMTPSOCK_G(username) ? SMTPSOCK_G(username) : "",
-		(unsigned long)zend_inline_hash_func(SMTPSOCK_G(password) ? SMTPSOCK_G(password) : "",
-			SMTPSOCK_G(password) ? strlen(SMTPSOCK_G(password)) : 0),
-		SMTPSOCK_G(helo) ? SMTPSOCK_G(helo) : "", SMTPSOCK_G(timeout),
-		(int)SMTPSOCK_G(verify_peer), (int)SMTPSOCK_G(allow_insecure_auth), SMTPSOCK_G(auth) ? SMTPSOCK_G(auth) : "");
-}
-
 static zend_string *ini_string(const char *v)
 {
 	return v && *v ? zend_string_init(v, strlen(v), 0) : NULL;
 }
 
+/* The ini value v equals the session's copy (NULL and "" alike). */
+static bool same_str(const char *v, const zend_string *cur)
+{
+	if (!v || !*v) {
+		return !cur || ZSTR_LEN(cur) == 0;
+	}
+	return cur && strcmp(v, ZSTR_VAL(cur)) == 0;
+}
+
+/* The session was opened with the current settings (ini_set() may change
+ * them between calls: then it is closed and opened anew). */
+static bool settings_unchanged(const php_smtpsock_session *s)
+{
+	const php_smtpsock_config *c = &s->cfg;
+
+	return same_str(SMTPSOCK_G(host), c->hosts) && SMTPSOCK_G(port) == c->port
+		&& SMTPSOCK_G(security) == (zend_long)c->security
+		&& same_str(SMTPSOCK_G(username), c->username) && same_str(SMTPSOCK_G(password), c->password)
+		&& same_str(SMTPSOCK_G(helo), c->helo) && same_str(SMTPSOCK_G(auth), SMTPSOCK_G(mail_session_key))
+		&& SMTPSOCK_G(timeout) == c->timeout && SMTPSOCK_G(verify_peer) == c->verify_peer
+		&& SMTPSOCK_G(allow_insecure_auth) == c->allow_insecure_auth && SMTPSOCK_G(persistent) == c->persistent;
+}
+
 static php_smtpsock_session *mail_session(void)
 {
-	zend_string *key = settings_key();
 	php_smtpsock_config cfg;
 
 	if (SMTPSOCK_G(mail_session)) {
-		if (zend_string_equals(key, SMTPSOCK_G(mail_session_key))) {
-			zend_string_release(key);
+		if (settings_unchanged(SMTPSOCK_G(mail_session))) {
 			return SMTPSOCK_G(mail_session);
 		}
 		php_smtpsock_mail_rshutdown();
@@ -276,7 +285,8 @@ static php_smtpsock_session *mail_session(void)
 	cfg.allow_insecure_auth = SMTPSOCK_G(allow_insecure_auth);
 	cfg.persistent = SMTPSOCK_G(persistent);
 	SMTPSOCK_G(mail_session) = php_smtpsock_session_new(&cfg);
-	SMTPSOCK_G(mail_session_key) = key;
+	/* the mechanism list as set (compared by settings_unchanged) */
+	SMTPSOCK_G(mail_session_key) = ini_string(SMTPSOCK_G(auth));
 	return SMTPSOCK_G(mail_session);
 }
 
@@ -289,6 +299,10 @@ void php_smtpsock_mail_rshutdown(void)
 	if (SMTPSOCK_G(mail_session_key)) {
 		zend_string_release(SMTPSOCK_G(mail_session_key));
 		SMTPSOCK_G(mail_session_key) = NULL;
+	}
+	if (SMTPSOCK_G(date_value)) {
+		zend_string_release(SMTPSOCK_G(date_value));
+		SMTPSOCK_G(date_value) = NULL;
 	}
 }
 
@@ -313,19 +327,45 @@ static zend_long script_uid(void)
 
 static zend_string *make_message_id(const char *sender)
 {
+	static const char hexd[] = "0123456789abcdef";
 	unsigned char rnd[12];
-	char hex[25];
 	const char *at = sender ? strrchr(sender, '@') : NULL;
 	const char *domain = at && at[1] ? at + 1 : "localhost";
+	smart_str id = {0};
+	char hex[2 * sizeof(rnd)];
 	size_t i;
 
 	if (php_random_bytes_silent(rnd, sizeof(rnd)) == FAILURE) {
 		memset(rnd, 0, sizeof(rnd));
 	}
 	for (i = 0; i < sizeof(rnd); i++) {
-		snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+		hex[2 * i] = hexd[rnd[i] >> 4];
+		hex[2 * i + 1] = hexd[rnd[i] & 15];
 	}
-	return strpprintf(0, "<%s.%lx@%s>", hex, (unsigned long)time(NULL), domain);
+	smart_str_appendc(&id, '<');
+	smart_str_appendl(&id, hex, sizeof(hex));
+	smart_str_appendc(&id, '.');
+	smart_str_append_unsigned(&id, (zend_ulong)time(NULL));
+	smart_str_appendc(&id, '@');
+	smart_str_appends(&id, domain);
+	smart_str_appendc(&id, '>');
+	smart_str_0(&id);
+	return id.s;
+}
+
+/* The Date: value for now, formatted once per second (date.timezone as set). */
+static zend_string *date_header(void)
+{
+	time_t now = time(NULL);
+
+	if (!SMTPSOCK_G(date_value) || SMTPSOCK_G(date_time) != now) {
+		if (SMTPSOCK_G(date_value)) {
+			zend_string_release(SMTPSOCK_G(date_value));
+		}
+		SMTPSOCK_G(date_value) = php_format_date("r", 1, now, 1);
+		SMTPSOCK_G(date_time) = now;
+	}
+	return zend_string_copy(SMTPSOCK_G(date_value));
 }
 
 static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
@@ -446,7 +486,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	smart_str_append(&hb, subject_r);
 	smart_str_appends(&hb, "\r\n");
 	if (!scan.has_date) {
-		zend_string *date = php_format_date("r", 1, time(NULL), 1);
+		zend_string *date = date_header();
 		smart_str_appends(&hb, "Date: ");
 		smart_str_append(&hb, date);
 		smart_str_appends(&hb, "\r\n");

@@ -24,9 +24,10 @@
 # include <unistd.h>
 #endif
 
-#define BODY_CHUNK  (64 * 1024)     /* message octets encoded per step */
+#define BODY_CHUNK  (32 * 1024)     /* message octets encoded per step */
 #define BDAT_CHUNK  (256 * 1024)    /* octets framed per BDAT */
-#define FLUSH_AT    (64 * 1024)     /* write once this much is queued */
+#define FLUSH_AT    (32 * 1024)     /* write once this much is queued */
+#define DIRECT_MIN  (64 * 1024)     /* string bodies at least this long may bypass the buffer */
 #define PHP_SMTPSOCK_IDLE_CHECK 10.0 /* seconds idle before a NOOP checks a reused session */
 
 /* ---- config ------------------------------------------------------------- */
@@ -1162,6 +1163,24 @@ static zend_result maybe_flush(php_smtpsock_session *s)
 	return SUCCESS;
 }
 
+/* Write octets that bypass the core's buffer (zero-copy body). */
+static zend_result write_all(php_smtpsock_session *s, const char *p, size_t n)
+{
+	set_timeout(s->stream, s->cfg.timeout);
+	while (n > 0) {
+		ssize_t w = io_write(s, p, n);
+		if (w <= 0) {
+			php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
+				s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
+			php_smtpsock_session_close(s);
+			return FAILURE;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return SUCCESS;
+}
+
 zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body)
 {
 	int i, rc;
@@ -1170,7 +1189,17 @@ zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *
 		const char *p = body->parts[i];
 		size_t left = body->lens[i];
 		while (left) {
-			size_t n = left < BODY_CHUNK ? left : BODY_CHUNK;
+			size_t n;
+			if (left >= DIRECT_MIN && (n = smtp_client_body_passthrough(s->core, p, left)) > 0) {
+				/* zero-copy: what needs no change goes from the caller's string to the socket */
+				if (php_smtpsock_flush(s) == FAILURE || write_all(s, p, n) == FAILURE) {
+					return FAILURE;
+				}
+				p += n;
+				left -= n;
+				continue;
+			}
+			n = left < BODY_CHUNK ? left : BODY_CHUNK;
 			if ((rc = smtp_client_body(s->core, p, n)) != SMTP_OK) {
 				php_smtpsock_fail_core(s, "DATA", rc);
 				php_smtpsock_session_close(s);

@@ -562,6 +562,14 @@ int smtp_client_body(smtp_client_t *c, const char *data, size_t len)
 	return smtp_data_enc_write(&c->enc, &c->out, data, len);
 }
 
+size_t smtp_client_body_passthrough(smtp_client_t *c, const char *data, size_t len)
+{
+	if (gate(c, ST(SMTP_ST_BODY)) != SMTP_OK) {
+		return 0;
+	}
+	return smtp_data_enc_passthrough(&c->enc, data, len);
+}
+
 int smtp_client_body_end(smtp_client_t *c)
 {
 	char line[64];

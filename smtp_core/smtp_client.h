@@ -154,6 +154,10 @@ int smtp_client_rcpt(smtp_client_t *c, const char *to, size_t to_len, const char
 int smtp_client_data(smtp_client_t *c);
 /* Message octets (state BODY): CRLF-normalised and dot-stuffed into the output. */
 int smtp_client_body(smtp_client_t *c, const char *data, size_t len);
+/* Zero-copy (state BODY): the length of the longest prefix of data that goes
+ * on the wire unchanged, taken as written; the caller writes those octets
+ * itself, after everything queued so far. 0 in any other state. */
+size_t smtp_client_body_passthrough(smtp_client_t *c, const char *data, size_t len);
 /* End of the message: final line end and "." (state BODY -> DOT). */
 int smtp_client_body_end(smtp_client_t *c);
 /* BDAT chunk (states RCPT, BDAT): CRLF-normalised octets framed as

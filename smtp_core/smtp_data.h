@@ -25,6 +25,10 @@ typedef struct {
 void smtp_data_enc_init(smtp_data_enc_t *e, int dot_stuff);
 /* Encode len octets of the message, appending to out. SMTP_OK or SMTP_E_NOMEM. */
 int smtp_data_enc_write(smtp_data_enc_t *e, smtp_buf_t *out, const char *in, size_t len);
+/* Zero-copy helper: the length of the longest prefix of in that encodes to
+ * itself (whole CR LF lines, no bare CR, no '.' to stuff), taken as written:
+ * the caller sends those octets itself, after what was encoded before. */
+size_t smtp_data_enc_passthrough(smtp_data_enc_t *e, const char *in, size_t len);
 /* End the message: CRLF when it does not end with a line end, then, with
  * dot_stuff, the ".\r\n" terminator. SMTP_OK or SMTP_E_NOMEM. */
 int smtp_data_enc_finish(smtp_data_enc_t *e, smtp_buf_t *out);
