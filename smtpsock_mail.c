@@ -103,7 +103,11 @@ typedef struct {
 static int add_rcpt(void *ud, const char *addr, size_t len)
 {
 	rcpt_set *set = ud;
-	zend_string *lc = zend_string_tolower(zend_string_init(addr, len, 0));
+	zend_string *orig = zend_string_init(addr, len, 0);
+	/* tolower returns a new string or another reference to orig: drop orig's */
+	zend_string *lc = zend_string_tolower(orig);
+
+	zend_string_release(orig);
 
 	if (!zend_hash_exists(Z_ARRVAL(set->seen), lc)) {
 		zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc);
