@@ -113,6 +113,8 @@ ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
 	zend_string *mail_session_key;      /* smtpsock.auth as it was when the session opened */
 	zend_string *date_value;            /* Date: value cached for date_time */
 	time_t date_time;                   /* the second date_value was formatted for */
+	char fqdn[256];                     /* this host's FQDN, looked up once; "" when it has none */
+	bool fqdn_done;                     /* fqdn was looked up */
 ZEND_END_MODULE_GLOBALS(smtpsock)
 
 ZEND_EXTERN_MODULE_GLOBALS(smtpsock)

@@ -949,36 +949,52 @@ static zend_result connect_any(php_smtpsock_session *s)
 	return FAILURE;
 }
 
+/* This host's fully qualified name, or "" when it has none (a name with a
+ * dot): looked up once per process (per thread with ZTS), not per connection. */
+static const char *host_fqdn(void)
+{
+	char name[256];
+
+	if (SMTPSOCK_G(fqdn_done)) {
+		return SMTPSOCK_G(fqdn);
+	}
+	SMTPSOCK_G(fqdn_done) = true;
+	SMTPSOCK_G(fqdn)[0] = '\0';
+	if (gethostname(name, sizeof(name) - 1) != 0) {
+		return SMTPSOCK_G(fqdn);
+	}
+	name[sizeof(name) - 1] = '\0';
+	if (strchr(name, '.') && name[strlen(name) - 1] != '.') {
+		snprintf(SMTPSOCK_G(fqdn), sizeof(SMTPSOCK_G(fqdn)), "%s", name);
+		return SMTPSOCK_G(fqdn);
+	}
+#ifndef PHP_WIN32
+	{
+		struct addrinfo hints, *res = NULL;
+		memset(&hints, 0, sizeof(hints));
+		hints.ai_flags = AI_CANONNAME;
+		if (getaddrinfo(name, NULL, &hints, &res) == 0 && res) {
+			if (res->ai_canonname && strchr(res->ai_canonname, '.')) {
+				snprintf(SMTPSOCK_G(fqdn), sizeof(SMTPSOCK_G(fqdn)), "%s", res->ai_canonname);
+			}
+			freeaddrinfo(res);
+		}
+	}
+#endif
+	return SMTPSOCK_G(fqdn);
+}
+
 /* The EHLO name: configured, else the FQDN, else our address literal. */
 static zend_string *helo_name(php_smtpsock_session *s)
 {
-	char name[256];
+	const char *fqdn;
 
 	if (s->cfg.helo && ZSTR_LEN(s->cfg.helo)) {
 		return zend_string_copy(s->cfg.helo);
 	}
-	if (gethostname(name, sizeof(name) - 1) == 0) {
-		name[sizeof(name) - 1] = '\0';
-		if (strchr(name, '.') && name[strlen(name) - 1] != '.') {
-			return zend_string_init(name, strlen(name), 0);
-		}
-#ifndef PHP_WIN32
-		{
-			struct addrinfo hints, *res = NULL;
-			memset(&hints, 0, sizeof(hints));
-			hints.ai_flags = AI_CANONNAME;
-			if (getaddrinfo(name, NULL, &hints, &res) == 0 && res) {
-				zend_string *fqdn = NULL;
-				if (res->ai_canonname && strchr(res->ai_canonname, '.')) {
-					fqdn = zend_string_init(res->ai_canonname, strlen(res->ai_canonname), 0);
-				}
-				freeaddrinfo(res);
-				if (fqdn) {
-					return fqdn;
-				}
-			}
-		}
-#endif
+	fqdn = host_fqdn();
+	if (*fqdn) {
+		return zend_string_init(fqdn, strlen(fqdn), 0);
 	}
 	if (s->local_literal[0]) {
 		return zend_string_init(s->local_literal, strlen(s->local_literal), 0);
