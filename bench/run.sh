@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# The side-by-side benchmark in one command (Debian 12, as root):
+#
+#   bash bench/run.sh
+#
+# Installs the packages it needs, builds the extension (scripts/build.sh),
+# starts one smtp-sink on a free loopback port, runs bench/bench.php (the
+# matrix, callgrind, memory, persistence), writes bench/RESULTS.md and prints
+# it. The sink (and anything else started here) is stopped on exit, by pid.
+# Tuning knobs (BENCH_RUNS, BENCH_SECONDS, ...) are listed in bench/README.md.
+set -euo pipefail
+
+STARTED="$(date +%s.%N)"
+ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
+cd -- "$ROOT"
+
+PACKAGES=(
+    php8.2-cli php8.2-dev gcc make   # PHP and what scripts/build.sh needs
+    postfix                          # smtp-sink and smtp-source
+    libphp-phpmailer                 # PHPMailer
+    php-symfony-mailer               # Symfony Mailer
+    php-net-smtp                     # PEAR Net_SMTP
+    php-mail                         # PEAR Mail
+    msmtp                            # sendmail_path stand-in for mail()
+    valgrind                         # callgrind
+)
+
+echo "== packages"
+missing=()
+for pkg in "${PACKAGES[@]}"; do
+    if [[ "$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)" != installed ]]; then
+        missing+=("$pkg")
+    fi
+done
+if ((${#missing[@]})); then
+    if [[ "$(id -u)" != 0 ]]; then
+        echo "bench: missing packages: ${missing[*]}; run as root" >&2
+        exit 1
+    fi
+    echo "installing: ${missing[*]}"
+    # no system-wide MTA: Postfix is only a source of smtp-sink/smtp-source here
+    echo 'postfix postfix/main_mailer_type select No configuration' | debconf-set-selections
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 update -qq
+    apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${missing[@]}" >/dev/null
+else
+    echo "all ${#PACKAGES[@]} packages installed"
+fi
+PHP="$(command -v php8.2 || command -v php)"
+id postfix >/dev/null 2>&1 || { echo "bench: user postfix missing (smtp-sink -u postfix)" >&2; exit 1; }
+
+echo "== building the extension"
+bash "$ROOT/scripts/build.sh"
+EXT="$ROOT/modules/smtpsock.so"
+[[ -f "$EXT" ]] || { echo "bench: $EXT was not built" >&2; exit 1; }
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/smtpsock-bench.XXXXXX")"
+chmod 755 "$WORK"
+SINK_PID=""
+cleanup() {
+    local rc=$?
+    if [[ -n "$SINK_PID" ]] && kill -0 "$SINK_PID" 2>/dev/null; then
+        kill "$SINK_PID" 2>/dev/null || true
+        wait "$SINK_PID" 2>/dev/null || true
+    fi
+    if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
+        echo "bench: work files kept in $WORK" >&2
+    else
+        rm -rf -- "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+    # shellcheck disable=SC2016 # PHP code
+    "$PHP" -n -r '$s = stream_socket_server("tcp://127.0.0.1:0"); $n = stream_socket_get_name($s, false); echo substr($n, strrpos($n, ":") + 1);'
+}
+
+port_answers() {
+    # shellcheck disable=SC2016 # PHP code
+    "$PHP" -n -r '$c = @stream_socket_client("tcp://127.0.0.1:" . $argv[1], $en, $es, 1); if (!$c) exit(1); $l = fgets($c); exit(str_starts_with((string) $l, "220") ? 0 : 1);' "$1"
+}
+
+echo "== starting smtp-sink"
+PORT=""
+for _ in 1 2 3 4 5; do
+    p="$(free_port)"
+    # -c: running counters on stdout (the bench reads them to check every run);
+    # -u postfix: drop root; backlog 1024. PIPELINING, 8BITMIME, DSN and
+    # ENHANCEDSTATUSCODES are on by default; it offers no CHUNKING, SIZE, STARTTLS.
+    smtp-sink -c -u postfix "127.0.0.1:$p" 1024 >"$WORK/sink.out" 2>"$WORK/sink.err" &
+    SINK_PID=$!
+    for _ in $(seq 50); do
+        if port_answers "$p"; then PORT="$p"; break; fi
+        kill -0 "$SINK_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    [[ -n "$PORT" ]] && break
+    kill "$SINK_PID" 2>/dev/null || true
+    wait "$SINK_PID" 2>/dev/null || true
+    SINK_PID=""
+done
+[[ -n "$PORT" ]] || { echo "bench: smtp-sink did not start: $(cat "$WORK/sink.err")" >&2; exit 1; }
+echo "smtp-sink (pid $SINK_PID) on 127.0.0.1:$PORT"
+
+# msmtp, private configuration: the sink, no TLS, no AUTH, no log
+umask 077
+cat >"$WORK/msmtprc" <<EOF
+defaults
+syslog off
+account bench
+host 127.0.0.1
+port $PORT
+auth off
+tls off
+from bench@example.org
+account default : bench
+EOF
+umask 022
+
+echo "== running the matrix (see $WORK/bench.log for every run)"
+"$PHP" "$ROOT/bench/bench.php" \
+    --ext="$EXT" --port="$PORT" --sink-out="$WORK/sink.out" --work="$WORK" \
+    --msmtprc="$WORK/msmtprc" --results="$ROOT/bench/RESULTS.md" \
+    --command="${BENCH_COMMAND:-bash bench/run.sh}" --started="$STARTED"
+echo "== written to bench/RESULTS.md"
