@@ -462,6 +462,9 @@ zend_result php_smtpsock_flush(php_smtpsock_session *s)
 		php_smtpsock_fail(s, "not connected");
 		return FAILURE;
 	}
+	if ((n = smtp_client_output(s->core, &p)) == 0) {
+		return SUCCESS;
+	}
 	set_timeout(s->stream, s->cfg.timeout);
 	while ((n = smtp_client_output(s->core, &p)) > 0) {
 		ssize_t w = io_write(s, p, n);
@@ -487,7 +490,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 	if (php_smtpsock_flush(s) == FAILURE) {
 		return FAILURE;
 	}
-	deadline = now_seconds() + s->cfg.timeout;
+	deadline = 0;   /* set when a read is first needed */
 	for (;;) {
 		double left;
 		ssize_t n;
@@ -499,7 +502,6 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			s->roff += used;
 			if (rc == 1) {
 				s->replies++;
-				s->last_io = now_seconds();
 				s->has_last = smtp_reply_copy(&s->last, ev->reply) == SMTP_OK;
 				if (ev->closing && ev->cmd != SMTP_CMD_QUIT) {
 					php_smtpsock_fail_reply(s, "server closed the session", ev->reply);
@@ -516,6 +518,9 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			}
 			s->roff = s->rlen = 0;
 		}
+		if (deadline == 0) {
+			deadline = now_seconds() + s->cfg.timeout;
+		}
 		left = deadline - now_seconds();
 		if (left <= 0) {
 			php_smtpsock_fail(s, "timed out after %g s waiting for a reply from %s",
@@ -526,6 +531,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 		set_timeout(s->stream, left);
 		n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
 		if (n > 0) {
+			s->last_io = now_seconds();
 			s->roff = 0;
 			s->rlen = (size_t)n;
 			continue;

@@ -31,7 +31,7 @@ void smtp_data_enc_init(smtp_data_enc_t *e, int dot_stuff)
  */
 static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 {
-	size_t i = 0, k, lines = 0, crs = 0, last_ok = 0;
+	size_t i = 0, k;
 	int ls = e->line_start;
 
 	if (e->after_cr) {
@@ -47,30 +47,14 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 			break;
 		}
 		k = (size_t)(lf - in);
-		if (k == i || in[k - 1] != '\r') {
+		/* the line must end in CR LF and hold no other CR */
+		if (k == i || in[k - 1] != '\r' || (k - 1 > i && memchr(in + i, '\r', k - 1 - i) != NULL)) {
 			break;
 		}
 		i = k + 1;
 		ls = 1;
-		lines++;
 	}
-	for (k = 0; k < i; k++) {
-		crs += in[k] == '\r';
-	}
-	if (crs == lines) {
-		return i;
-	}
-	/* a CR without its LF somewhere: keep only the lines before it */
-	for (k = 0; k < i; ) {
-		const char *lf = (const char *)memchr(in + k, '\n', i - k);
-		size_t end = (size_t)(lf - in);
-		if (memchr(in + k, '\r', end - 1 - k) != NULL) {
-			break;
-		}
-		k = end + 1;
-		last_ok = k;
-	}
-	return last_ok;
+	return i;
 }
 
 size_t smtp_data_enc_passthrough(smtp_data_enc_t *e, const char *in, size_t len)
