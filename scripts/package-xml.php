@@ -58,12 +58,13 @@ function role_of(string $path): ?string
     if (str_starts_with($path, 'tests/') || str_starts_with($path, 'smtp_core/tests/')) {
         return 'test';
     }
-    if (in_array($path, ['README.md', 'LICENSE', 'CHANGELOG.md'], true) || str_starts_with($path, 'docs/')) {
+    /* the stub is also the IDE stub: role doc installs it into PEAR's doc_dir */
+    if (in_array($path, ['README.md', 'LICENSE', 'CHANGELOG.md'], true) || str_starts_with($path, 'docs/')
+        || preg_match('~^[A-Za-z0-9_]+\.stub\.php$~', $path)) {
         return 'doc';
     }
     if (in_array($path, ['config.m4', 'config.w32'], true)
-        || preg_match('~^(smtp_core/)?[A-Za-z0-9_.-]+\.[ch]$~', $path)
-        || preg_match('~^[A-Za-z0-9_]+\.stub\.php$~', $path)) {
+        || preg_match('~^(smtp_core/)?[A-Za-z0-9_.-]+\.[ch]$~', $path)) {
         return 'src';
     }
     return null;
