@@ -23,6 +23,14 @@ PACKAGES=(
     valgrind
     iproute2            # ip netns: a non-loopback test peer (tests/inc/netns.sh)
     libphp-phpmailer    # the README's migration examples run PHPMailer side by side
+    php-pear            # pecl package / pecl install (scripts/pecl-check.sh)
+    # building the debug ZTS PHP from Debian's source package (scripts/debug-php.sh;
+    # libssl-dev is listed above)
+    bison
+    re2c
+    pkg-config
+    libxml2-dev
+    libsqlite3-dev
 )
 
 missing=()

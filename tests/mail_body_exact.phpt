@@ -29,10 +29,14 @@ foreach ($bodies as $name => $body) {
 }
 
 // SmtpSocket::send() with BDAT (Postfix offers CHUNKING), DATA, and from a stream; 5 MiB
-$big = '';
-for ($i = 0; strlen($big) < 5 * 1024 * 1024; $i++) {
-    $big .= ($i % 7 == 0 ? '.' : '') . "line $i " . str_repeat(chr(0x41 + $i % 26), $i % 90) . ($i % 3 ? "\n" : "\r\n");
+// built from pieces and joined once (appending 92,000 times is slow under valgrind)
+$parts = [];
+for ($i = 0, $size = 0; $size < 5 * 1024 * 1024; $i++) {
+    $parts[] = $piece = ($i % 7 == 0 ? '.' : '') . "line $i " . str_repeat(chr(0x41 + $i % 26), $i % 90) . ($i % 3 ? "\n" : "\r\n");
+    $size += strlen($piece);
 }
+$big = implode('', $parts);
+unset($parts);
 $s = new SmtpSocket($pf['host'], $pf['port']);
 foreach (['bdat' => ['chunking' => true], 'data' => ['chunking' => false]] as $how => $opts) {
     $s2 = new SmtpSocket($pf['host'], $pf['port'], $opts);
