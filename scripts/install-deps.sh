@@ -21,6 +21,7 @@ PACKAGES=(
     libclang-rt-14-dev  # ASan/UBSan/libFuzzer runtimes for clang (only a Recommends)
     libssl-dev          # libcrypto for the SASL unit tests and fuzz target (smtp_core/tests)
     valgrind
+    cppcheck            # static analysis of smtp_core/ (scripts/lint.sh)
     iproute2            # ip netns: a non-loopback test peer (tests/inc/netns.sh)
     libphp-phpmailer    # the README's migration examples run PHPMailer side by side
     php-pear            # pecl package / pecl install (scripts/pecl-check.sh)

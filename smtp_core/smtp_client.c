@@ -176,7 +176,7 @@ smtp_client_t *smtp_client_new(void)
 int smtp_client_resume(smtp_client_t *c, const char *ehlo_text, size_t len, int tls)
 {
 	smtp_reply_parser_t p;
-	size_t used = 0, i;
+	size_t used = 0;
 	int rc = SMTP_OK;
 
 	if (c->error || c->st != SMTP_ST_GREETING || c->pend_count != 1 || smtp_buf_size(&c->out)) {
@@ -191,10 +191,8 @@ int smtp_client_resume(smtp_client_t *c, const char *ehlo_text, size_t len, int 
 		memcpy(buf, ehlo_text, len);
 		buf[len] = '\r';
 		buf[len + 1] = '\n';
-		for (i = 0; i < len; i++) {
-			if (buf[i] == '\r') {
-				rc = SMTP_E_SYNTAX;
-			}
+		if (memchr(buf, '\r', len) != NULL) {
+			rc = SMTP_E_SYNTAX;
 		}
 		smtp_reply_parser_init(&p);
 		if (rc == SMTP_OK) {

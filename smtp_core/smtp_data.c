@@ -31,7 +31,7 @@ void smtp_data_enc_init(smtp_data_enc_t *e, int dot_stuff)
  */
 static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 {
-	size_t i = 0, k;
+	size_t i = 0;
 	int ls = e->line_start;
 
 	if (e->after_cr) {
@@ -39,6 +39,7 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 	}
 	while (i < len) {
 		const char *lf;
+		size_t k;
 		if (ls && e->dot_stuff && in[i] == '.') {
 			break;
 		}
