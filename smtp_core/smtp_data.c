@@ -14,6 +14,29 @@
 
 static int enc_write_general(smtp_data_enc_t *e, smtp_buf_t *out, const char *in, size_t len);
 
+/* Where the next CR or LF at or after i is (len when none). Positions found
+ * by an earlier call are reused, so each octet is scanned at most twice. */
+typedef struct {
+	size_t nl, cr;
+	int have_nl, have_cr;
+} eol_scan_t;
+
+static size_t next_eol(eol_scan_t *sc, const char *in, size_t len, size_t i)
+{
+	if (!sc->have_nl || sc->nl < i) {
+		const char *q = (const char *)memchr(in + i, '\n', len - i);
+		sc->nl = q != NULL ? (size_t)(q - in) : len;
+		sc->have_nl = 1;
+	}
+	if (!sc->have_cr || sc->cr < i) {
+		const char *q = (const char *)memchr(in + i, '\r', len - i);
+		sc->cr = q != NULL ? (size_t)(q - in) : len;
+		sc->have_cr = 1;
+	}
+	return sc->nl < sc->cr ? sc->nl : sc->cr;
+}
+
+
 void smtp_data_enc_init(smtp_data_enc_t *e, int dot_stuff)
 {
 	e->dot_stuff = dot_stuff ? 1 : 0;
@@ -91,8 +114,9 @@ int smtp_data_enc_write(smtp_data_enc_t *e, smtp_buf_t *out, const char *in, siz
 /* The general encoder: every rule, octet runs copied with memcpy. */
 static int enc_write_general(smtp_data_enc_t *e, smtp_buf_t *out, const char *in, size_t len)
 {
-	size_t i = 0, nl = 0, cr = 0, base, want;
-	int have_nl = 0, have_cr = 0, rc = SMTP_OK;
+	size_t i = 0, base, want;
+	eol_scan_t sc = {0, 0, 0, 0};
+	int rc = SMTP_OK;
 	int line_start = e->line_start, after_cr = e->after_cr;
 	unsigned long long produced = 0;
 	char *w, *wend;
@@ -137,19 +161,7 @@ static int enc_write_general(smtp_data_enc_t *e, smtp_buf_t *out, const char *in
 			continue;
 		}
 		/* An ordinary octet starts a run that ends at the next CR or LF. */
-		if (!have_nl || nl < i) {
-			const char *q = (const char *)memchr(in + i, '\n', len - i);
-
-			nl = q != NULL ? (size_t)(q - in) : len;
-			have_nl = 1;
-		}
-		if (!have_cr || cr < i) {
-			const char *q = (const char *)memchr(in + i, '\r', len - i);
-
-			cr = q != NULL ? (size_t)(q - in) : len;
-			have_cr = 1;
-		}
-		stop = nl < cr ? nl : cr;
+		stop = next_eol(&sc, in, len, i);
 		run = stop - i;
 		if ((size_t)(wend - w) < run + 1) {
 			goto grow;
@@ -219,8 +231,8 @@ unsigned long long smtp_data_enc_size(const smtp_data_enc_t *e, const char *in, 
 {
 	unsigned long long n = 0;
 	int line_start = e->line_start, after_cr = e->after_cr;
-	size_t i = 0, nl = 0, cr = 0;
-	int have_nl = 0, have_cr = 0;
+	size_t i = 0;
+	eol_scan_t sc = {0, 0, 0, 0};
 
 	while (i < len) {
 		unsigned char c = (unsigned char)in[i];
@@ -240,17 +252,7 @@ unsigned long long smtp_data_enc_size(const smtp_data_enc_t *e, const char *in, 
 			i++;
 			continue;
 		}
-		if (!have_nl || nl < i) {
-			const char *q = (const char *)memchr(in + i, '\n', len - i);
-			nl = q != NULL ? (size_t)(q - in) : len;
-			have_nl = 1;
-		}
-		if (!have_cr || cr < i) {
-			const char *q = (const char *)memchr(in + i, '\r', len - i);
-			cr = q != NULL ? (size_t)(q - in) : len;
-			have_cr = 1;
-		}
-		stop = nl < cr ? nl : cr;
+		stop = next_eol(&sc, in, len, i);
 		if (line_start && e->dot_stuff && c == '.') {
 			n++;
 		}
