@@ -4,6 +4,7 @@
 
 #include "php.h"
 #include "php_streams.h"
+#include "php_network.h"
 #include "smtp_core/smtp_client.h"
 
 extern zend_module_entry smtpsock_module_entry;
@@ -39,6 +40,7 @@ typedef struct {
 	bool persistent;             /* keep the connection across requests */
 	bool pipelining;             /* use PIPELINING when offered */
 	bool chunking;               /* use CHUNKING (BDAT) when offered */
+	zend_long busy_poll;         /* microseconds to poll for a reply before sleeping; 0: never */
 	zval context;                /* stream context resource or UNDEF */
 	zval logger;                 /* callable or UNDEF */
 } php_smtpsock_config;
@@ -53,6 +55,8 @@ typedef struct {
 } php_smtpsock_error;
 
 #define PHP_SMTPSOCK_RBUF 16384
+#define PHP_SMTPSOCK_BUSY_POLL_MAX 10000 /* microseconds */
+#define PHP_SMTPSOCK_BUSY_POLL_DEFAULT 50
 
 /* One SMTP session: a stream, the core driving it, and what it learnt. */
 typedef struct {
@@ -78,6 +82,12 @@ typedef struct {
 	bool in_logger;              /* the logger is running: the session must not be re-entered */
 	char *rbuf;                  /* bytes read but not yet fed */
 	size_t roff, rlen;
+	php_socket_t fd;             /* the stream's socket, for busy polling */
+	signed char fd_state;        /* fd: 0 not looked up yet, 1 valid, -1 none */
+	/* busy polling, per command a reply answers: consecutive misses, and
+	 * how many waits to sleep through before polling again */
+	unsigned char spin_miss[SMTP_CMD__COUNT];
+	unsigned char spin_skip[SMTP_CMD__COUNT];
 } php_smtpsock_session;
 
 /* Where a message comes from: a string, or a readable stream. */
@@ -108,6 +118,7 @@ ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
 	bool verify_peer;            /* smtpsock.verify_peer */
 	bool allow_insecure_auth;    /* smtpsock.allow_insecure_auth */
 	bool persistent;             /* smtpsock.persistent */
+	zend_long busy_poll;         /* smtpsock.busy_poll, microseconds */
 	bool override_mail;          /* smtpsock.override_mail (system) */
 	php_smtpsock_session *mail_session; /* smtp_mail()'s session for this request */
 	zend_string *mail_session_key;      /* smtpsock.auth as it was when the session opened */
@@ -122,7 +133,8 @@ ZEND_EXTERN_MODULE_GLOBALS(smtpsock)
 
 /* ---- smtpsock_session.c: the driver ---- */
 
-/* Zero a config (security auto, port 25, timeout 30, verify on, pipelining/chunking on). */
+/* Zero a config (security auto, port 25, timeout 30, verify on, pipelining/chunking on,
+ * busy_poll 50 microseconds). */
 void php_smtpsock_config_init(php_smtpsock_config *cfg);
 /* Release what a config owns. */
 void php_smtpsock_config_dtor(php_smtpsock_config *cfg);

@@ -59,6 +59,19 @@ static ZEND_INI_MH(OnUpdateSmtpsockTimeout)
 	return SUCCESS;
 }
 
+static ZEND_INI_MH(OnUpdateSmtpsockBusyPoll)
+{
+	char *end;
+	zend_long us = ZEND_STRTOL(ZSTR_VAL(new_value), &end, 10);
+
+	/* php.ini reads a bare off/no/none as the empty string: off */
+	if ((end == ZSTR_VAL(new_value) && ZSTR_LEN(new_value)) || *end || us < 0 || us > PHP_SMTPSOCK_BUSY_POLL_MAX) {
+		return FAILURE;
+	}
+	SMTPSOCK_G(busy_poll) = us;
+	return SUCCESS;
+}
+
 static ZEND_INI_MH(OnUpdateSmtpsockLine)
 {
 	if (strpbrk(ZSTR_VAL(new_value), "\r\n")) {
@@ -100,6 +113,7 @@ PHP_INI_BEGIN()
 	STD_PHP_INI_BOOLEAN("smtpsock.verify_peer", "1", PHP_INI_ALL, OnUpdateBool, verify_peer, zend_smtpsock_globals, smtpsock_globals)
 	STD_PHP_INI_BOOLEAN("smtpsock.allow_insecure_auth", "0", PHP_INI_ALL, OnUpdateBool, allow_insecure_auth, zend_smtpsock_globals, smtpsock_globals)
 	STD_PHP_INI_BOOLEAN("smtpsock.persistent", "0", PHP_INI_ALL, OnUpdateBool, persistent, zend_smtpsock_globals, smtpsock_globals)
+	PHP_INI_ENTRY("smtpsock.busy_poll", ZEND_TOSTR(PHP_SMTPSOCK_BUSY_POLL_DEFAULT), PHP_INI_ALL, OnUpdateSmtpsockBusyPoll)
 	STD_PHP_INI_BOOLEAN("smtpsock.override_mail", "0", PHP_INI_SYSTEM, OnUpdateBool, override_mail, zend_smtpsock_globals, smtpsock_globals)
 PHP_INI_END()
 
@@ -111,6 +125,7 @@ static PHP_GINIT_FUNCTION(smtpsock)
 	memset(smtpsock_globals, 0, sizeof(*smtpsock_globals));
 	smtpsock_globals->port = 25;
 	smtpsock_globals->timeout = 30.0;
+	smtpsock_globals->busy_poll = PHP_SMTPSOCK_BUSY_POLL_DEFAULT;
 }
 
 /* ---- the mail() override ------------------------------------------------ */

@@ -390,6 +390,16 @@ static bool parse_options(HashTable *opts, php_smtpsock_config *cfg)
 			if (!opt_bool(key, val, &cfg->pipelining)) return false;
 		} else if (zend_string_equals_literal(key, "chunking")) {
 			if (!opt_bool(key, val, &cfg->chunking)) return false;
+		} else if (zend_string_equals_literal(key, "busy_poll")) {
+			if (Z_TYPE_P(val) != IS_LONG) {
+				zend_argument_type_error(3, "option \"busy_poll\" must be of type int, %s given", zend_zval_type_name(val));
+				return false;
+			}
+			if (Z_LVAL_P(val) < 0 || Z_LVAL_P(val) > PHP_SMTPSOCK_BUSY_POLL_MAX) {
+				zend_argument_value_error(3, "option \"busy_poll\" must be between 0 and %d microseconds", PHP_SMTPSOCK_BUSY_POLL_MAX);
+				return false;
+			}
+			cfg->busy_poll = Z_LVAL_P(val);
 		} else if (zend_string_equals_literal(key, "allow_insecure_auth")) {
 			if (!opt_bool(key, val, &cfg->allow_insecure_auth)) return false;
 		} else {

@@ -268,6 +268,7 @@ static php_smtpsock_session *mail_session(void)
 
 	if (SMTPSOCK_G(mail_session)) {
 		if (settings_unchanged(SMTPSOCK_G(mail_session))) {
+			SMTPSOCK_G(mail_session)->cfg.busy_poll = SMTPSOCK_G(busy_poll);
 			return SMTPSOCK_G(mail_session);
 		}
 		php_smtpsock_mail_rshutdown();
@@ -288,6 +289,7 @@ static php_smtpsock_session *mail_session(void)
 	cfg.verify_peer = SMTPSOCK_G(verify_peer);
 	cfg.allow_insecure_auth = SMTPSOCK_G(allow_insecure_auth);
 	cfg.persistent = SMTPSOCK_G(persistent);
+	cfg.busy_poll = SMTPSOCK_G(busy_poll);
 	SMTPSOCK_G(mail_session) = php_smtpsock_session_new(&cfg);
 	/* the mechanism list as set (compared by settings_unchanged) */
 	SMTPSOCK_G(mail_session_key) = ini_string(SMTPSOCK_G(auth));

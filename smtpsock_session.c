@@ -22,6 +22,7 @@
 # include <arpa/inet.h>
 # include <netdb.h>
 # include <unistd.h>
+# include <sched.h>
 #endif
 
 #define BODY_CHUNK  (32 * 1024)     /* message octets encoded per step */
@@ -41,6 +42,7 @@ void php_smtpsock_config_init(php_smtpsock_config *cfg)
 	cfg->verify_peer = true;
 	cfg->pipelining = true;
 	cfg->chunking = true;
+	cfg->busy_poll = PHP_SMTPSOCK_BUSY_POLL_DEFAULT;
 	ZVAL_UNDEF(&cfg->context);
 	ZVAL_UNDEF(&cfg->logger);
 }
@@ -385,6 +387,9 @@ void php_smtpsock_session_close(php_smtpsock_session *s)
 	}
 	s->tls = s->authed = s->peer_loopback = false;
 	s->roff = s->rlen = 0;
+	s->fd_state = 0;
+	memset(s->spin_miss, 0, sizeof(s->spin_miss));
+	memset(s->spin_skip, 0, sizeof(s->spin_skip));
 }
 
 /* QUIT without waiting long: used when the session is being thrown away. */
@@ -430,6 +435,118 @@ void php_smtpsock_session_free(php_smtpsock_session *s, bool polite)
 	php_smtpsock_config_dtor(&s->cfg);
 	efree(s->rbuf);
 	efree(s);
+}
+
+/* ---- busy polling --------------------------------------------------------
+ *
+ * A reply from a server on the same machine (a local relay, a sidecar MTA)
+ * comes back within tens of microseconds, but a process that sleeps in the
+ * kernel to wait for it pays a wake-up on top, and on virtual machines that
+ * costs more than the reply itself. So before sleeping, the driver polls the
+ * socket without blocking for up to busy_poll microseconds (yielding the CPU
+ * between polls, so that a server on the same CPU is not held up). Whether a
+ * reply arrived within that time is remembered per kind of command: after a
+ * miss, that kind sleeps at once for the next 1, 3, 7, ... 63 waits, so a
+ * slow or distant server costs at most one poll period per 64 waits; a sleep
+ * that ended within the period, or a poll that saw the reply, makes the next
+ * wait poll again. Never on a process confined to one CPU. */
+
+#define SPIN_MISS_MAX 6
+
+static int usable_cpus(void)
+{
+	static int cpus = 0;
+
+	if (cpus == 0) {
+		int n = 0;
+#if defined(__linux__) && defined(CPU_COUNT)
+		cpu_set_t set;
+		if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+			n = CPU_COUNT(&set);
+		}
+#elif defined(PHP_WIN32)
+		DWORD_PTR proc_mask, sys_mask;
+		if (GetProcessAffinityMask(GetCurrentProcess(), &proc_mask, &sys_mask)) {
+			for (; proc_mask; proc_mask &= proc_mask - 1) {
+				n++;
+			}
+		}
+#endif
+#if !defined(PHP_WIN32) && defined(_SC_NPROCESSORS_ONLN)
+		if (n <= 0) {
+			n = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		}
+#endif
+		cpus = n > 0 ? n : 1;
+	}
+	return cpus;
+}
+
+static void yield_cpu(void)
+{
+#ifdef PHP_WIN32
+	SwitchToThread();
+#else
+	sched_yield();
+#endif
+}
+
+static bool session_fd(php_smtpsock_session *s)
+{
+	if (s->fd_state == 0) {
+		php_socket_t fd;
+		s->fd_state = -1;
+		if (php_stream_cast(s->stream, PHP_STREAM_AS_FD_FOR_SELECT | PHP_STREAM_CAST_INTERNAL, (void **)&fd, 0) == SUCCESS
+				&& fd != SOCK_ERR) {
+			s->fd = fd;
+			s->fd_state = 1;
+		}
+	}
+	return s->fd_state == 1;
+}
+
+/* Before a read that would sleep: poll for up to busy_poll microseconds.
+ * Returns the time the wait began when the read will sleep without having
+ * polled (for busy_poll_slept()), else 0. */
+static php_hrtime_t busy_poll(php_smtpsock_session *s)
+{
+	smtp_cmd_t cmd;
+	php_hrtime_t start, until;
+
+	if (s->cfg.busy_poll <= 0 || usable_cpus() < 2 || !session_fd(s)) {
+		return 0;
+	}
+	cmd = smtp_client_awaiting(s->core);
+	start = php_hrtime_current();
+	if (s->spin_skip[cmd] > 0) {
+		s->spin_skip[cmd]--;
+		return start;
+	}
+	until = start + (php_hrtime_t)s->cfg.busy_poll * 1000;
+	do {
+		if (php_pollfd_for_ms(s->fd, PHP_POLLREADABLE, 0) != 0) {
+			s->spin_miss[cmd] = 0;   /* readable, or an error the read will report */
+			return 0;
+		}
+		yield_cpu();
+	} while (php_hrtime_current() < until);
+	if (s->spin_miss[cmd] < SPIN_MISS_MAX) {
+		s->spin_miss[cmd]++;
+	}
+	s->spin_skip[cmd] = (unsigned char)((1u << s->spin_miss[cmd]) - 1);
+	return 0;
+}
+
+/* A read that slept without polling first got its bytes: when they came
+ * within the poll period, poll again next time. */
+static void busy_poll_slept(php_smtpsock_session *s, php_hrtime_t start)
+{
+	smtp_cmd_t cmd = smtp_client_awaiting(s->core);
+
+	if (php_hrtime_current() - start <= (php_hrtime_t)s->cfg.busy_poll * 1000) {
+		s->spin_miss[cmd] = 0;
+		s->spin_skip[cmd] = 0;
+	}
 }
 
 /* ---- the pump ----------------------------------------------------------- */
@@ -494,6 +611,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 	for (;;) {
 		double left;
 		ssize_t n;
+		php_hrtime_t wait_start;
 
 		if (s->roff < s->rlen) {
 			size_t used = 0;
@@ -528,8 +646,12 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			php_smtpsock_session_close(s);
 			return FAILURE;
 		}
+		wait_start = busy_poll(s);
 		set_timeout(s->stream, left);
 		n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
+		if (wait_start && n > 0) {
+			busy_poll_slept(s, wait_start);
+		}
 		if (n > 0) {
 			s->last_io = now_seconds();
 			s->roff = 0;

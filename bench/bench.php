@@ -85,6 +85,8 @@ function rows(): array
     $r = [];
     $r[] = ['id' => 'smtpsock-send', 'label' => 'smtpsock `SmtpSocket::send()`', 'kind' => 'php', 'client' => 'smtpsock_send', 'nodelay' => 0, 'ext' => true,
         'note' => 'sets TCP_NODELAY itself'];
+    $r[] = ['id' => 'smtpsock-send-nopoll', 'label' => 'smtpsock `SmtpSocket::send()`, `busy_poll` 0', 'kind' => 'php', 'client' => 'smtpsock_send', 'nodelay' => 0, 'ext' => true,
+        'args' => ['busy_poll' => 0], 'variant' => true, 'note' => 'busy polling off: the protocol alone'];
     $r[] = ['id' => 'smtpsock-mail', 'label' => 'smtpsock `smtp_mail()`', 'kind' => 'php', 'client' => 'smtpsock_mail', 'nodelay' => 0, 'ext' => true,
         'note' => 'sets TCP_NODELAY itself'];
     foreach ([['phpmailer', 'PHPMailer'], ['symfony', 'Symfony Mailer'], ['netsmtp', 'PEAR Net_SMTP'], ['pearmail', 'PEAR Mail (smtp)']] as [$c, $l]) {
@@ -186,7 +188,7 @@ function php_cmd(array $B, array $row, array $args, array $extraIni = []): array
         array_push($cmd, '-d', "$k=$v");
     }
     $cmd[] = $B['dir'] . '/driver.php';
-    foreach ($args as $k => $v) {
+    foreach (($row['args'] ?? []) + $args as $k => $v) {
         $cmd[] = "--$k=$v";
     }
     return $cmd;
@@ -432,8 +434,8 @@ function section_memory(array $B, array &$R): void
         if (!empty($row['reference'])) {
             continue;
         }
-        if ($row['kind'] === 'php' && $row['nodelay']) {
-            continue; // TCP_NODELAY does not change memory
+        if (($row['kind'] === 'php' && $row['nodelay']) || !empty($row['variant'])) {
+            continue; // TCP_NODELAY and busy polling do not change memory
         }
         if (($row['client'] ?? '') === 'smtpsock_send') {
             foreach (['string' => 'message in a string', 'file' => 'message in a file stream', 'temp' => 'message in php://temp'] as $b => $l) {

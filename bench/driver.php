@@ -135,10 +135,12 @@ final class SmtpsockSendClient extends Client
     private string $warmMsg;
     /** @var resource|null */
     private $stream = null;
+    private ?int $busyPoll;
 
     public function __construct(array $o)
     {
         parent::__construct($o);
+        $this->busyPoll = isset($o['busy_poll']) ? (int) $o['busy_poll'] : null;
         if (!class_exists('SmtpSocket')) {
             fail('the smtpsock extension is not loaded');
         }
@@ -165,7 +167,11 @@ final class SmtpsockSendClient extends Client
 
     private function socket(): SmtpSocket
     {
-        return $this->s ??= new SmtpSocket(HOST, $this->port, ['timeout' => 60.0]);
+        $opts = ['timeout' => 60.0];
+        if ($this->busyPoll !== null) {
+            $opts['busy_poll'] = $this->busyPoll;
+        }
+        return $this->s ??= new SmtpSocket(HOST, $this->port, $opts);
     }
 
     public function send(bool $warm): void
@@ -456,7 +462,7 @@ final class MsmtpMailClient extends Client
 /* ---- main ------------------------------------------------------------------------ */
 
 $o = getopt('', ['client:', 'port:', 'size:', 'rcpts:', 'conn:', 'nodelay:', 'body:', 'mode:',
-    'seconds:', 'min:', 'max:', 'count:', 'out:', 'tmpdir:']);
+    'seconds:', 'min:', 'max:', 'count:', 'out:', 'tmpdir:', 'busy_poll:']);
 $out = $o['out'] ?? 'php://stdout';
 $result = ['ok' => false];
 $sent = 0;

@@ -246,6 +246,10 @@ void smtp_client_set_pipelining(smtp_client_t *c, int on)
 smtp_state_t smtp_client_state(const smtp_client_t *c) { return c->st; }
 int smtp_client_error(const smtp_client_t *c) { return c->error; }
 size_t smtp_client_pending(const smtp_client_t *c) { return c->pend_count; }
+smtp_cmd_t smtp_client_awaiting(const smtp_client_t *c)
+{
+	return c->pend_count ? (smtp_cmd_t)c->pend[c->pend_head].cmd : SMTP_CMD_NONE;
+}
 const smtp_caps_t *smtp_client_caps(const smtp_client_t *c) { return &c->caps; }
 int smtp_client_esmtp(const smtp_client_t *c) { return c->esmtp; }
 int smtp_client_tls_active(const smtp_client_t *c) { return c->tls; }

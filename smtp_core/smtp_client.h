@@ -106,6 +106,8 @@ const char *smtp_cmd_name(smtp_cmd_t cmd);
 int smtp_client_error(const smtp_client_t *c);
 /* Commands sent whose replies have not arrived. */
 size_t smtp_client_pending(const smtp_client_t *c);
+/* The command the next reply answers; SMTP_CMD_NONE when none is pending. */
+smtp_cmd_t smtp_client_awaiting(const smtp_client_t *c);
 /* Capabilities from the last accepted EHLO (empty after HELO or STARTTLS). */
 const smtp_caps_t *smtp_client_caps(const smtp_client_t *c);
 /* 1 after the EHLO (not HELO) was accepted. */

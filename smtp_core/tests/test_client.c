@@ -96,8 +96,11 @@ static smtp_client_t *ready_client(void)
 	char buf[256];
 
 	smtp_client_set_pipelining(c, 1);
+	CHECK_INT(smtp_client_awaiting(c), SMTP_CMD_GREETING);
 	feed_lit(c, "220 mx ESMTP\r\n", 0, &log);
+	CHECK_INT(smtp_client_awaiting(c), SMTP_CMD_NONE);
 	smtp_client_ehlo(c, "client.example", 14);
+	CHECK_INT(smtp_client_awaiting(c), SMTP_CMD_EHLO);
 	drain(c, buf, sizeof(buf));
 	feed_steps(c, EHLO_REPLY, sizeof(EHLO_REPLY) - 1, 0, &log);
 	return c;
@@ -126,6 +129,7 @@ static void test_pipelined_transaction(void)
 		CHECK_WIRE(c, "MAIL FROM:<s@x> SIZE=10\r\nRCPT TO:<a@x>\r\nRCPT TO:<b@x> NOTIFY=NEVER\r\n"
 		              "RCPT TO:<c@x>\r\nDATA\r\n");
 		CHECK_INT(smtp_client_pending(c), 5);
+		CHECK_INT(smtp_client_awaiting(c), SMTP_CMD_MAIL);
 		if (split <= len) {
 			feed_steps(c, replies, split, 0, &log);
 			feed_steps(c, replies + split, len - split, 0, &log);
@@ -154,8 +158,10 @@ static void test_pipelined_transaction(void)
 		CHECK_INT(smtp_client_body(c, ".first\nx\r\n.", 11), SMTP_OK);
 		CHECK_INT(smtp_client_body_end(c), SMTP_OK);
 		CHECK_WIRE(c, "..first\r\nx\r\n..\r\n.\r\n");
+		CHECK_INT(smtp_client_awaiting(c), SMTP_CMD_DOT);
 		log.n = 0;
 		feed_lit(c, "250 2.0.0 queued\r\n", 0, &log);
+		CHECK_INT(smtp_client_awaiting(c), SMTP_CMD_NONE);
 		CHECK_INT(log.n, 1);
 		CHECK_INT(log.ev[0].cmd, SMTP_CMD_DOT);
 		CHECK(log.ev[0].ok);
