@@ -82,6 +82,7 @@ typedef struct {
 	bool in_logger;              /* the logger is running: the session must not be re-entered */
 	char *rbuf;                  /* bytes read but not yet fed */
 	size_t roff, rlen;
+	double stream_timeout;       /* the stream's I/O timeout as last set, 0: unknown */
 	php_socket_t fd;             /* the stream's socket, for busy polling */
 	signed char fd_state;        /* fd: 0 not looked up yet, 1 valid, -1 none */
 	/* busy polling, per command a reply answers: consecutive misses, and
@@ -124,6 +125,8 @@ ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
 	zend_string *mail_session_key;      /* smtpsock.auth as it was when the session opened */
 	zend_string *date_value;            /* Date: value cached for date_time */
 	time_t date_time;                   /* the second date_value was formatted for */
+	zend_string *from_raw;              /* smtpsock.from as last looked up */
+	zend_string *from_addr;             /* its address (NULL: none) */
 	char fqdn[256];                     /* this host's FQDN, looked up once; "" when it has none */
 	bool fqdn_done;                     /* fqdn was looked up */
 ZEND_END_MODULE_GLOBALS(smtpsock)

@@ -25,21 +25,29 @@
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* Trim trailing white space (as mail() does) into a new string. */
-static zend_string *rtrim_ws(const char *s, size_t len)
+/* s without trailing white space (as mail() trims it): another reference
+ * to s when there is none. */
+static zend_string *rtrim_ws(zend_string *s)
 {
-	while (len && isspace((unsigned char)s[len - 1])) {
+	size_t len = ZSTR_LEN(s);
+
+	while (len && isspace((unsigned char)ZSTR_VAL(s)[len - 1])) {
 		len--;
 	}
-	return zend_string_init(s, len, 0);
+	return len == ZSTR_LEN(s) ? zend_string_copy(s) : zend_string_init(ZSTR_VAL(s), len, 0);
 }
 
-/* true when every CR/LF in s is part of CRLF + WSP folding. */
+/* true when every CR/LF in s (NUL-terminated, no NUL inside) is part of
+ * CRLF + WSP folding. */
 static bool folding_only(const char *s, size_t len)
 {
 	size_t i;
 
 	for (i = 0; i < len; i++) {
+		i += strcspn(s + i, "\r\n");
+		if (i >= len) {
+			break;
+		}
 		if (s[i] == '\r') {
 			if (i + 2 < len && s[i + 1] == '\n' && (s[i + 2] == ' ' || s[i + 2] == '\t')) {
 				i += 2;
@@ -56,39 +64,45 @@ static bool folding_only(const char *s, size_t len)
 
 /* mail() accepts LF folding in array header values; smtp_mail() does not:
  * a LF must be part of CRLF. ValueError in mail()'s wording. */
+/* A LF in v not preceded by CR. */
+static bool has_bare_lf(const zend_string *v)
+{
+	const char *p = ZSTR_VAL(v), *end = p + ZSTR_LEN(v), *lf;
+
+	while ((lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		if (lf == ZSTR_VAL(v) || lf[-1] != '\r') {
+			return true;
+		}
+		p = lf + 1;
+	}
+	return false;
+}
+
 static bool check_bare_lf(HashTable *headers)
 {
 	zend_string *key;
 	zval *val, *v;
 
 	ZEND_HASH_FOREACH_STR_KEY_VAL(headers, key, val) {
+		bool bad = false;
 		ZVAL_DEREF(val);
 		if (!key) {
-			continue;   /* php_mail_build_headers() reports it */
+			continue;   /* scan_header_array() reports it */
 		}
 		if (Z_TYPE_P(val) == IS_STRING) {
-			const char *p = Z_STRVAL_P(val);
-			size_t i;
-			for (i = 0; i < Z_STRLEN_P(val); i++) {
-				if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
-					zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
-					return false;
-				}
-			}
+			bad = has_bare_lf(Z_STR_P(val));
 		} else if (Z_TYPE_P(val) == IS_ARRAY) {
 			ZEND_HASH_FOREACH_VAL(Z_ARRVAL_P(val), v) {
 				ZVAL_DEREF(v);
-				if (Z_TYPE_P(v) == IS_STRING) {
-					const char *p = Z_STRVAL_P(v);
-					size_t i;
-					for (i = 0; i < Z_STRLEN_P(v); i++) {
-						if (p[i] == '\n' && (i == 0 || p[i - 1] != '\r')) {
-							zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
-							return false;
-						}
-					}
+				if (Z_TYPE_P(v) == IS_STRING && has_bare_lf(Z_STR_P(v))) {
+					bad = true;
+					break;
 				}
 			} ZEND_HASH_FOREACH_END();
+		}
+		if (bad) {
+			zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
+			return false;
 		}
 	} ZEND_HASH_FOREACH_END();
 	return true;
@@ -136,33 +150,87 @@ static zend_string *address_of(const char *s, size_t len)
 	return addr;
 }
 
+/* The address of smtpsock.from, looked up once per value and request. */
+static zend_string *configured_sender(void)
+{
+	const char *from = SMTPSOCK_G(from);
+
+	if (!SMTPSOCK_G(from_raw) || strcmp(ZSTR_VAL(SMTPSOCK_G(from_raw)), from) != 0) {
+		if (SMTPSOCK_G(from_raw)) {
+			zend_string_release(SMTPSOCK_G(from_raw));
+		}
+		if (SMTPSOCK_G(from_addr)) {
+			zend_string_release(SMTPSOCK_G(from_addr));
+		}
+		SMTPSOCK_G(from_raw) = zend_string_init(from, strlen(from), 0);
+		SMTPSOCK_G(from_addr) = address_of(from, strlen(from));
+	}
+	return SMTPSOCK_G(from_addr) ? zend_string_copy(SMTPSOCK_G(from_addr)) : NULL;
+}
+
 /* What the additional headers say. */
 typedef struct {
 	smart_str out;             /* fields to transmit (no Bcc), CRLF after each */
 	rcpt_set *rcpts;
-	zend_string *from_addr;    /* address of the first From: */
+	const char *from_val;      /* value of the first From: (its address is looked up only when needed) */
+	size_t from_len;
 	bool has_date;
 	bool has_msgid;
 	const char *bad_field;     /* set when an address list does not parse */
 } header_scan;
 
+/* What one field means for the envelope: recipients (To, Cc, Bcc), the From
+ * address, whether Date and Message-ID are present. Returns 1 (bad_field
+ * set) when a recipient list does not parse; *bcc tells a Bcc field. */
+static int note_field(header_scan *h, const char *name, size_t name_len, const char *value, size_t value_len, bool *bcc)
+{
+	*bcc = false;
+	switch (name_len) {
+	case 2:
+		if (strncasecmp(name, "to", 2) == 0 || strncasecmp(name, "cc", 2) == 0) {
+			break;
+		}
+		return 0;
+	case 3:
+		if (strncasecmp(name, "bcc", 3) == 0) {
+			*bcc = true;
+			break;
+		}
+		return 0;
+	case 4:
+		if (strncasecmp(name, "from", 4) == 0) {
+			if (!h->from_val) {
+				h->from_val = value;
+				h->from_len = value_len;
+			}
+		} else if (strncasecmp(name, "date", 4) == 0) {
+			h->has_date = true;
+		}
+		return 0;
+	case 10:
+		if (strncasecmp(name, "message-id", 10) == 0) {
+			h->has_msgid = true;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+	/* one pass: on error the caller drops every recipient collected */
+	if (smtp_addr_list_scan(value, value_len, add_rcpt, h->rcpts) != SMTP_OK) {
+		h->bad_field = *bcc ? "Bcc" : (name[0] == 'c' || name[0] == 'C') ? "Cc" : "To";
+		return 1;
+	}
+	return 0;
+}
+
 static int scan_field(void *ud, const char *name, size_t name_len, const char *value, size_t value_len,
                       const char *field, size_t field_len)
 {
 	header_scan *h = ud;
-	bool bcc = name_len == 3 && strncasecmp(name, "bcc", 3) == 0;
-	bool rcpt = bcc || (name_len == 2 && (strncasecmp(name, "cc", 2) == 0 || strncasecmp(name, "to", 2) == 0));
+	bool bcc;
 
-	if (rcpt && smtp_addr_list_parse(value, value_len, add_rcpt, h->rcpts) != SMTP_OK) {
-		h->bad_field = bcc ? "Bcc" : (name[0] == 'c' || name[0] == 'C') ? "Cc" : "To";
+	if (note_field(h, name, name_len, value, value_len, &bcc)) {
 		return 1;
-	}
-	if (name_len == 4 && strncasecmp(name, "from", 4) == 0 && !h->from_addr) {
-		h->from_addr = address_of(value, value_len);
-	} else if (name_len == 4 && strncasecmp(name, "date", 4) == 0) {
-		h->has_date = true;
-	} else if (name_len == 10 && strncasecmp(name, "message-id", 10) == 0) {
-		h->has_msgid = true;
 	}
 	if (!bcc) {
 		/* folding is re-emitted as CRLF by the DATA encoder */
@@ -170,6 +238,145 @@ static int scan_field(void *ud, const char *name, size_t name_len, const char *v
 		smart_str_appendl(&h->out, "\r\n", 2);
 	}
 	return 0;
+}
+
+/* Header names mail() accepts only once, as a string (lower case, as its
+ * error message names them). */
+static const char *single_header(const zend_string *key)
+{
+	static const char *const names[] = { "orig-date", "from", "sender", "reply-to", "cc", "bcc",
+		"message-id", "references", "in-reply-to" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (ZSTR_LEN(key) == strlen(names[i]) && strncasecmp(ZSTR_VAL(key), names[i], ZSTR_LEN(key)) == 0) {
+			return names[i];
+		}
+	}
+	return NULL;
+}
+
+/* One name: value pair of the headers array. Without h: checked as mail()
+ * checks it (false with the same exception). With h (after that check):
+ * noted and queued (false with h->bad_field set). */
+static bool array_field(header_scan *h, zend_string *key, zend_string *val)
+{
+	const unsigned char *k = (const unsigned char *)ZSTR_VAL(key);
+	const char *v = ZSTR_VAL(val);
+	size_t i, n = ZSTR_LEN(val);
+	bool bcc;
+
+	if (h) {
+		/* checked before, by the pass without h */
+		if (note_field(h, ZSTR_VAL(key), ZSTR_LEN(key), v, n, &bcc)) {
+			return false;
+		}
+		if (!bcc) {
+			smart_str_append(&h->out, key);
+			smart_str_appendl(&h->out, ": ", 2);
+			smart_str_append(&h->out, val);
+			smart_str_appendl(&h->out, "\r\n", 2);
+		}
+		return true;
+	}
+	for (i = 0; i < ZSTR_LEN(key); i++) {
+		if (k[i] < 33 || k[i] > 126 || k[i] == ':') {
+			zend_value_error("Header name \"%s\" contains invalid characters", ZSTR_VAL(key));
+			return false;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		/* to the next CR, LF or NUL (the string's own NUL ends the search) */
+		i += strcspn(v + i, "\r\n");
+		if (i >= n) {
+			break;
+		}
+		if (v[i] == '\r') {
+			if (v[i + 1] != '\n') {
+				zend_value_error("Header \"%s\" contains CR character that is not allowed in the header", ZSTR_VAL(key));
+				return false;
+			}
+			if (n - i >= 3 && (v[i + 2] == ' ' || v[i + 2] == '\t')) {
+				i += 2;
+				continue;
+			}
+			zend_value_error("Header \"%s\" contains CRLF characters that are used as a line separator and are not allowed in the header", ZSTR_VAL(key));
+			return false;
+		}
+		if (v[i] == '\n') {
+			if (n - i >= 2 && (v[i + 1] == ' ' || v[i + 1] == '\t')) {
+				i++;
+				continue;
+			}
+			zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
+			return false;
+		}
+		if (v[i] == '\0') {
+			zend_value_error("Header \"%s\" contains NULL character that is not allowed in the header", ZSTR_VAL(key));
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The headers array of smtp_mail(), field by field, without building a
+ * header string and parsing it again. Without h: checked as mail() checks
+ * it (the same exception for the same input, found in the same order).
+ * With h: each field noted and queued (false with h->bad_field set). */
+static bool scan_header_array(HashTable *ht, header_scan *h)
+{
+	zend_ulong idx;
+	zend_string *key;
+	zval *val;
+
+	ZEND_HASH_FOREACH_KEY_VAL(ht, idx, key, val) {
+		const char *single;
+		zend_string *ikey;
+		zval *iv;
+
+		if (!key) {
+			zend_type_error("Header name cannot be numeric, " ZEND_LONG_FMT " given", (zend_long)idx);
+			return false;
+		}
+		ZVAL_DEREF(val);
+		if (zend_string_equals_literal_ci(key, "to")) {
+			zend_value_error("The additional headers cannot contain the \"To\" header");
+			return false;
+		}
+		if (zend_string_equals_literal_ci(key, "subject")) {
+			zend_value_error("The additional headers cannot contain the \"Subject\" header");
+			return false;
+		}
+		if (Z_TYPE_P(val) == IS_STRING) {
+			if (!array_field(h, key, Z_STR_P(val))) {
+				return false;
+			}
+			continue;
+		}
+		if (Z_TYPE_P(val) != IS_ARRAY) {
+			zend_type_error("Header \"%s\" must be of type array|string, %s given", ZSTR_VAL(key), zend_zval_type_name(val));
+			return false;
+		}
+		if ((single = single_header(key)) != NULL) {
+			zend_type_error("Header \"%s\" must be of type string, array given", single);
+			return false;
+		}
+		ZEND_HASH_FOREACH_STR_KEY_VAL(Z_ARRVAL_P(val), ikey, iv) {
+			if (ikey) {
+				zend_type_error("Header \"%s\" must only contain numeric keys, \"%s\" found", ZSTR_VAL(key), ZSTR_VAL(ikey));
+				return false;
+			}
+			ZVAL_DEREF(iv);
+			if (Z_TYPE_P(iv) != IS_STRING) {
+				zend_type_error("Header \"%s\" must only contain values of type string, %s found", ZSTR_VAL(key), zend_zval_type_name(iv));
+				return false;
+			}
+			if (!array_field(h, key, Z_STR_P(iv))) {
+				return false;
+			}
+		} ZEND_HASH_FOREACH_END();
+	} ZEND_HASH_FOREACH_END();
+	return true;
 }
 
 /* The address of a "-f sender" / "-fsender" flag, or NULL. */
@@ -310,6 +517,14 @@ void php_smtpsock_mail_rshutdown(void)
 		zend_string_release(SMTPSOCK_G(date_value));
 		SMTPSOCK_G(date_value) = NULL;
 	}
+	if (SMTPSOCK_G(from_raw)) {
+		zend_string_release(SMTPSOCK_G(from_raw));
+		SMTPSOCK_G(from_raw) = NULL;
+	}
+	if (SMTPSOCK_G(from_addr)) {
+		zend_string_release(SMTPSOCK_G(from_addr));
+		SMTPSOCK_G(from_addr) = NULL;
+	}
 }
 
 /* ---- smtp_mail() -------------------------------------------------------- */
@@ -337,26 +552,36 @@ static zend_string *make_message_id(const char *sender)
 	unsigned char rnd[12];
 	const char *at = sender ? strrchr(sender, '@') : NULL;
 	const char *domain = at && at[1] ? at + 1 : "localhost";
-	smart_str id = {0};
-	char hex[2 * sizeof(rnd)];
-	size_t i;
+	size_t dlen = strlen(domain), i, tlen = 0;
+	char digits[24];
+	zend_ulong t = (zend_ulong)time(NULL);
+	zend_string *id;
+	char *p;
 
 	if (php_random_bytes_silent(rnd, sizeof(rnd)) == FAILURE) {
 		memset(rnd, 0, sizeof(rnd));
 	}
+	do {
+		digits[sizeof(digits) - 1 - tlen++] = (char)('0' + t % 10);
+		t /= 10;
+	} while (t);
+	/* <hex.time@domain> */
+	id = zend_string_alloc(2 * sizeof(rnd) + tlen + dlen + 4, 0);
+	p = ZSTR_VAL(id);
+	*p++ = '<';
 	for (i = 0; i < sizeof(rnd); i++) {
-		hex[2 * i] = hexd[rnd[i] >> 4];
-		hex[2 * i + 1] = hexd[rnd[i] & 15];
+		*p++ = hexd[rnd[i] >> 4];
+		*p++ = hexd[rnd[i] & 15];
 	}
-	smart_str_appendc(&id, '<');
-	smart_str_appendl(&id, hex, sizeof(hex));
-	smart_str_appendc(&id, '.');
-	smart_str_append_unsigned(&id, (zend_ulong)time(NULL));
-	smart_str_appendc(&id, '@');
-	smart_str_appends(&id, domain);
-	smart_str_appendc(&id, '>');
-	smart_str_0(&id);
-	return id.s;
+	*p++ = '.';
+	memcpy(p, digits + sizeof(digits) - tlen, tlen);
+	p += tlen;
+	*p++ = '@';
+	memcpy(p, domain, dlen);
+	p += dlen;
+	*p++ = '>';
+	*p = '\0';
+	return id;
 }
 
 /* The Date: value for now, formatted once per second (date.timezone as set). */
@@ -376,9 +601,10 @@ static zend_string *date_header(void)
 
 static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 {
-	char *to, *subject, *message;
-	size_t to_len, subject_len, message_len;
-	zend_string *headers_str = NULL, *extra = NULL, *hdrs = NULL;
+	zend_string *to, *subject;
+	char *message;
+	size_t message_len;
+	zend_string *headers_str = NULL, *extra = NULL, *hdrs = NULL, *log_hdrs = NULL;
 	HashTable *headers_ht = NULL;
 	zend_string *to_r = NULL, *subject_r = NULL, *sender = NULL, *msgid = NULL, *head = NULL;
 	header_scan scan;
@@ -392,8 +618,8 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	zend_result r;
 
 	ZEND_PARSE_PARAMETERS_START(3, 5)
-		Z_PARAM_PATH(to, to_len)
-		Z_PARAM_PATH(subject, subject_len)
+		Z_PARAM_PATH_STR(to)
+		Z_PARAM_PATH_STR(subject)
 		Z_PARAM_PATH(message, message_len)
 		Z_PARAM_OPTIONAL
 		Z_PARAM_ARRAY_HT_OR_STR(headers_ht, headers_str)
@@ -407,15 +633,12 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		}
 		hdrs = php_trim(headers_str, NULL, 0, 2);
 	} else if (headers_ht) {
-		if (!check_bare_lf(headers_ht)) {
+		if (!check_bare_lf(headers_ht) || !scan_header_array(headers_ht, NULL)) {
 			RETURN_THROWS();
 		}
-		hdrs = php_mail_build_headers(headers_ht);
-		if (EG(exception)) {
-			if (hdrs) {
-				zend_string_release(hdrs);
-			}
-			RETURN_THROWS();
+		if (INI_STR("mail.log") && *INI_STR("mail.log")) {
+			/* the log line shows the headers as mail() would pass them on */
+			log_hdrs = php_mail_build_headers(headers_ht);
 		}
 	}
 
@@ -425,9 +648,9 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	scan.rcpts = &rcpts;
 	RETVAL_FALSE;
 
-	to_r = rtrim_ws(to, to_len);
-	subject_r = rtrim_ws(subject, subject_len);
-	log_mail(fname, ZSTR_VAL(to_r), ZSTR_VAL(subject_r), hdrs ? ZSTR_VAL(hdrs) : NULL);
+	to_r = rtrim_ws(to);
+	subject_r = rtrim_ws(subject);
+	log_mail(fname, ZSTR_VAL(to_r), ZSTR_VAL(subject_r), hdrs ? ZSTR_VAL(hdrs) : log_hdrs ? ZSTR_VAL(log_hdrs) : NULL);
 
 	if (!folding_only(ZSTR_VAL(to_r), ZSTR_LEN(to_r))) {
 		php_error_docref(NULL, E_WARNING, "The to argument contains a CR or LF character that is not folding; refused (header injection)");
@@ -437,7 +660,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		php_error_docref(NULL, E_WARNING, "The subject argument contains a CR or LF character that is not folding; refused (header injection)");
 		goto out;
 	}
-	if (smtp_addr_list_parse(ZSTR_VAL(to_r), ZSTR_LEN(to_r), add_rcpt, &rcpts) != SMTP_OK) {
+	if (smtp_addr_list_scan(ZSTR_VAL(to_r), ZSTR_LEN(to_r), add_rcpt, &rcpts) != SMTP_OK) {
 		php_error_docref(NULL, E_WARNING, "The to argument is not a valid address list: \"%s\"", ZSTR_VAL(to_r));
 		goto out;
 	}
@@ -451,6 +674,9 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 			php_error_docref(NULL, E_WARNING, "Multiple or malformed newlines found in additional_header: every line must be a \"Name: value\" field or its folded continuation; refused (header injection)");
 			goto out;
 		}
+	} else if (headers_ht && !scan_header_array(headers_ht, &scan)) {
+		php_error_docref(NULL, E_WARNING, "The %s header is not a valid address list", scan.bad_field);
+		goto out;
 	}
 	if (zend_hash_num_elements(Z_ARRVAL(rcpts.list)) == 0) {
 		php_error_docref(NULL, E_WARNING, "No recipient: the to argument and the Cc/Bcc headers name no address");
@@ -462,13 +688,13 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		sender = sender_from_params(ZSTR_VAL(extra), ZSTR_LEN(extra));
 	}
 	if (!sender && SMTPSOCK_G(from) && *SMTPSOCK_G(from)) {
-		sender = address_of(SMTPSOCK_G(from), strlen(SMTPSOCK_G(from)));
+		sender = configured_sender();
 	}
 	if (!sender && INI_STR("sendmail_from") && *INI_STR("sendmail_from")) {
 		sender = address_of(INI_STR("sendmail_from"), strlen(INI_STR("sendmail_from")));
 	}
-	if (!sender && scan.from_addr) {
-		sender = zend_string_copy(scan.from_addr);
+	if (!sender && scan.from_val) {
+		sender = address_of(scan.from_val, scan.from_len);
 	}
 	if (!sender) {
 		php_error_docref(NULL, E_WARNING, "No envelope sender: pass \"-f address\", or set smtpsock.from, sendmail_from or a From: header");
@@ -479,7 +705,8 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		goto out;
 	}
 
-	/* the header block */
+	/* the header block: the fields made here, then the caller's */
+	smart_str_alloc(&hb, ZSTR_LEN(to_r) + ZSTR_LEN(subject_r) + 192, 0);
 	if (PG(mail_x_header)) {
 		const char *file = zend_get_executed_filename();
 		zend_string *base = php_basename(file, strlen(file), NULL, 0);
@@ -504,20 +731,21 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		smart_str_append(&hb, msgid);
 		smart_str_appends(&hb, "\r\n");
 	}
-	if (scan.out.s) {
-		smart_str_append(&hb, scan.out.s);
-	}
-	smart_str_appends(&hb, "\r\n");
 	smart_str_0(&hb);
 	head = hb.s;
 	hb.s = NULL;
+	/* the caller's fields and the empty line that ends the header */
+	smart_str_appendl(&scan.out, "\r\n", 2);
+	smart_str_0(&scan.out);
 
 	memset(&body, 0, sizeof(body));
 	body.parts[0] = ZSTR_VAL(head);
 	body.lens[0] = ZSTR_LEN(head);
-	body.parts[1] = message;
-	body.lens[1] = message_len;
-	body.nparts = 2;
+	body.parts[1] = ZSTR_VAL(scan.out.s);
+	body.lens[1] = ZSTR_LEN(scan.out.s);
+	body.parts[2] = message;
+	body.lens[2] = message_len;
+	body.nparts = 3;
 
 	s = mail_session();
 	reused = php_smtpsock_session_connected(s);
@@ -558,7 +786,7 @@ out:
 	if (sender) zend_string_release(sender);
 	if (msgid) zend_string_release(msgid);
 	if (head) zend_string_release(head);
-	if (scan.from_addr) zend_string_release(scan.from_addr);
+	if (log_hdrs) zend_string_release(log_hdrs);
 	smart_str_free(&scan.out);
 	smart_str_free(&hb);
 	zval_ptr_dtor(&rcpts.list);

@@ -387,6 +387,7 @@ void php_smtpsock_session_close(php_smtpsock_session *s)
 	}
 	s->tls = s->authed = s->peer_loopback = false;
 	s->roff = s->rlen = 0;
+	s->stream_timeout = 0;
 	s->fd_state = 0;
 	memset(s->spin_miss, 0, sizeof(s->spin_miss));
 	memset(s->spin_skip, 0, sizeof(s->spin_skip));
@@ -558,16 +559,22 @@ static double now_seconds(void)
 	return (double)php_hrtime_current() / 1e9;
 }
 
-static void set_timeout(php_stream *stream, double seconds)
+/* The stream's I/O timeout; set only when it changes (a stream option call
+ * per read and write adds up on a busy connection). */
+static void set_timeout(php_smtpsock_session *s, double seconds)
 {
 	struct timeval tv;
 
 	if (seconds < 0.001) {
 		seconds = 0.001;
 	}
+	if (s->stream_timeout == seconds) {
+		return;
+	}
+	s->stream_timeout = seconds;
 	tv.tv_sec = (time_t)seconds;
 	tv.tv_usec = (suseconds_t)((seconds - (double)tv.tv_sec) * 1e6);
-	php_stream_set_option(stream, PHP_STREAM_OPTION_READ_TIMEOUT, 0, &tv);
+	php_stream_set_option(s->stream, PHP_STREAM_OPTION_READ_TIMEOUT, 0, &tv);
 }
 
 zend_result php_smtpsock_flush(php_smtpsock_session *s)
@@ -582,7 +589,7 @@ zend_result php_smtpsock_flush(php_smtpsock_session *s)
 	if ((n = smtp_client_output(s->core, &p)) == 0) {
 		return SUCCESS;
 	}
-	set_timeout(s->stream, s->cfg.timeout);
+	set_timeout(s, s->cfg.timeout);
 	while ((n = smtp_client_output(s->core, &p)) > 0) {
 		ssize_t w = io_write(s, p, n);
 		if (w <= 0) {
@@ -637,9 +644,12 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			s->roff = s->rlen = 0;
 		}
 		if (deadline == 0) {
+			/* the first read of this reply: the whole timeout */
 			deadline = now_seconds() + s->cfg.timeout;
+			left = s->cfg.timeout;
+		} else {
+			left = deadline - now_seconds();
 		}
-		left = deadline - now_seconds();
 		if (left <= 0) {
 			php_smtpsock_fail(s, "timed out after %g s waiting for a reply from %s",
 				s->cfg.timeout, s->host ? ZSTR_VAL(s->host) : "the server");
@@ -647,7 +657,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			return FAILURE;
 		}
 		wait_start = busy_poll(s);
-		set_timeout(s->stream, left);
+		set_timeout(s, left);
 		n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
 		if (wait_start && n > 0) {
 			busy_poll_slept(s, wait_start);
@@ -870,8 +880,12 @@ static int resume(php_smtpsock_session *s)
 	}
 	pi->in_use = true;
 	s->stream = stream;
+	s->stream_timeout = 0;
+	s->fd_state = 0;
 	s->core = smtp_client_new();
-	smtp_client_set_trace(s->core, trace_to_logger, s);
+	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
+		smtp_client_set_trace(s->core, trace_to_logger, s);
+	}
 	s->roff = s->rlen = 0;
 	s->tls = pi->tls;
 	s->authed = pi->authed;
@@ -1000,6 +1014,8 @@ static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 	if (errstr) {
 		zend_string_release(errstr);
 	}
+	s->stream_timeout = 0;
+	s->fd_state = 0;
 	s->stream->flags |= PHP_STREAM_FLAG_SUPPRESS_ERRORS;
 	php_stream_set_option(s->stream, PHP_STREAM_OPTION_READ_BUFFER, PHP_STREAM_BUFFER_NONE, NULL);
 	set_nodelay(s->stream);
@@ -1007,7 +1023,9 @@ static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 	inspect_addresses(s, s->local_literal, sizeof(s->local_literal));
 
 	s->core = smtp_client_new();
-	smtp_client_set_trace(s->core, trace_to_logger, s);
+	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
+		smtp_client_set_trace(s->core, trace_to_logger, s);
+	}
 	s->roff = s->rlen = 0;
 	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
 		return FAILURE;
@@ -1212,7 +1230,7 @@ zend_result php_smtpsock_starttls(php_smtpsock_session *s, bool tolerate_refusal
 		php_smtpsock_session_close(s);
 		return FAILURE;
 	}
-	set_timeout(s->stream, s->cfg.timeout);
+	set_timeout(s, s->cfg.timeout);
 	capture_begin(&cap);
 	ok = php_stream_xport_crypto_setup(s->stream, STREAM_CRYPTO_METHOD_TLS_ANY_CLIENT, NULL) >= 0
 		&& php_stream_xport_crypto_enable(s->stream, 1) > 0;
@@ -1310,7 +1328,7 @@ static zend_result maybe_flush(php_smtpsock_session *s)
 /* Write octets that bypass the core's buffer (zero-copy body). */
 static zend_result write_all(php_smtpsock_session *s, const char *p, size_t n)
 {
-	set_timeout(s->stream, s->cfg.timeout);
+	set_timeout(s, s->cfg.timeout);
 	while (n > 0) {
 		ssize_t w = io_write(s, p, n);
 		if (w <= 0) {

@@ -322,6 +322,14 @@ int smtp_addr_list_parse(const char *s, size_t len, smtp_addr_cb cb, void *ud)
 	return smtp_addr_walk(s, len, cb, ud);
 }
 
+int smtp_addr_list_scan(const char *s, size_t len, smtp_addr_cb cb, void *ud)
+{
+	if (s == NULL) {
+		return len == 0 ? SMTP_OK : SMTP_E_SYNTAX;
+	}
+	return smtp_addr_walk(s, len, cb, ud);
+}
+
 /* Report one field: s[start..end) with the colon at colon. */
 static int smtp_header_emit(const char *s, size_t start, size_t colon, size_t end,
                             smtp_header_cb cb, void *ud)

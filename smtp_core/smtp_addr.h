@@ -21,6 +21,11 @@ typedef int (*smtp_addr_cb)(void *ud, const char *addr, size_t len);
  * inside a bare address, empty "<>"). */
 int smtp_addr_list_parse(const char *s, size_t len, smtp_addr_cb cb, void *ud);
 
+/* As smtp_addr_list_parse() in one pass: the callback may already have seen
+ * the addresses before an error later in the list (for callers that discard
+ * what they collected on error). Same return values. */
+int smtp_addr_list_scan(const char *s, size_t len, smtp_addr_cb cb, void *ud);
+
 /* Called with each header field of a block: name (no colon), value (after the
  * colon, leading white space skipped, folding kept as given, no final line
  * end), and the whole field (name through value, folding kept, no final line

@@ -355,10 +355,12 @@ static int emit(smtp_client_t *c, smtp_cmd_t cmd, unsigned index, int last, int 
 		c->out.len = start;
 		return rc;
 	}
-	if (trace_text) {
-		trace(c, '>', trace_text, strlen(trace_text));
-	} else {
-		trace(c, '>', c->out.data + start, c->out.len - start);
+	if (c->trace) {
+		if (trace_text) {
+			trace(c, '>', trace_text, strlen(trace_text));
+		} else {
+			trace(c, '>', c->out.data + start, c->out.len - start);
+		}
 	}
 	c->out.data[c->out.len++] = '\r';
 	c->out.data[c->out.len++] = '\n';
@@ -574,7 +576,6 @@ size_t smtp_client_body_passthrough(smtp_client_t *c, const char *data, size_t l
 
 int smtp_client_body_end(smtp_client_t *c)
 {
-	char line[64];
 	size_t before;
 	int rc = gate(c, ST(SMTP_ST_BODY));
 
@@ -589,9 +590,12 @@ int smtp_client_body_end(smtp_client_t *c)
 		c->out.len = before;
 		return rc;
 	}
-	snprintf(line, sizeof(line), "[message: %llu octets]", c->enc.in_bytes);
-	trace(c, '>', line, strlen(line));
-	trace(c, '>', ".", 1);
+	if (c->trace) {
+		char line[64];
+		snprintf(line, sizeof(line), "[message: %llu octets]", c->enc.in_bytes);
+		trace(c, '>', line, strlen(line));
+		trace(c, '>', ".", 1);
+	}
 	set_state(c, SMTP_ST_DOT);
 	return SMTP_OK;
 }

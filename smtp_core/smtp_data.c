@@ -52,6 +52,30 @@ void smtp_data_enc_init(smtp_data_enc_t *e, int dot_stuff)
  * with '.'. Most messages are all such lines, so they take one memchr per
  * line and one memcpy in all.
  */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+# include <emmintrin.h>
+# define SMTP_DATA_SSE2 1
+
+/* The first CR or LF at or after i (len when none), 16 octets per step. */
+static size_t find_cr_or_lf(const char *in, size_t i, size_t len)
+{
+	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+
+	while (len - i >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+		if (m != 0) {
+			return i + (size_t)__builtin_ctz(m);
+		}
+		i += 16;
+	}
+	while (i < len && in[i] != '\r' && in[i] != '\n') {
+		i++;
+	}
+	return i;
+}
+#endif
+
 static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 {
 	size_t i = 0;
@@ -60,6 +84,21 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 	if (e->after_cr) {
 		return 0;
 	}
+#ifdef SMTP_DATA_SSE2
+	/* one search per line: its first CR or LF must be the CR of its CR LF */
+	while (i < len) {
+		size_t k;
+		if (ls && e->dot_stuff && in[i] == '.') {
+			break;
+		}
+		k = find_cr_or_lf(in, i, len);
+		if (len - k < 2 || in[k] != '\r' || in[k + 1] != '\n') {
+			break;
+		}
+		i = k + 2;
+		ls = 1;
+	}
+#else
 	while (i < len) {
 		const char *lf;
 		size_t k;
@@ -78,6 +117,7 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 		i = k + 1;
 		ls = 1;
 	}
+#endif
 	return i;
 }
 

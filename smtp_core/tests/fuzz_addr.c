@@ -108,6 +108,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail();
 	}
 	calls = c.calls;
+	{
+		/* the one-pass scan: same verdict, same addresses when valid */
+		ctx_t d;
+		memset(&d, 0, sizeof(d));
+		d.base = s;
+		d.size = size;
+		d.last_end = s;
+		if (smtp_addr_list_scan(s, size, on_addr, &d) != rc || (rc == SMTP_OK && d.calls != calls)) {
+			fail();
+		}
+	}
 	if (calls > 0) {
 		memset(&c, 0, sizeof(c));
 		c.base = s;

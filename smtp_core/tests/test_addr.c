@@ -45,6 +45,13 @@ static void addr_case(const char *s, size_t len, int want_rc, const char *want, 
 	tap_mem(c.out, c.len, want, strlen(want), __FILE__, line, "addresses");
 	/* without a callback: same verdict */
 	tap_long(smtp_addr_list_parse(s, len, NULL, NULL), want_rc, __FILE__, line, "no callback", "want_rc");
+	/* one pass: same verdict, and on success the same addresses */
+	memset(&c, 0, sizeof(c));
+	rc = smtp_addr_list_scan(s, len, on_addr, &c);
+	tap_long(rc, want_rc, __FILE__, line, "smtp_addr_list_scan", "want_rc");
+	if (want_rc == SMTP_OK) {
+		tap_mem(c.out, c.len, want, strlen(want), __FILE__, line, "addresses (scan)");
+	}
 }
 
 #define A(s, want) addr_case((s), sizeof(s) - 1, SMTP_OK, (want), __LINE__)
