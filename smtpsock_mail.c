@@ -37,29 +37,47 @@ static zend_string *rtrim_ws(zend_string *s)
 	return len == ZSTR_LEN(s) ? zend_string_copy(s) : zend_string_init(ZSTR_VAL(s), len, 0);
 }
 
-/* true when every CR/LF in s (NUL-terminated, no NUL inside) is part of
- * CRLF + WSP folding. */
-static bool folding_only(const char *s, size_t len)
+/* What breaks the folding rules in a header value: the first CR, LF or NUL
+ * that is not part of a fold (CRLF, or with lf_fold also a lone LF,
+ * followed by SP or HTAB). The kinds are the ones mail() reports. */
+typedef enum { FOLD_OK = 0, FOLD_CR, FOLD_CRLF, FOLD_LF, FOLD_NUL } fold_error;
+
+static fold_error check_folding(const char *v, size_t n, bool lf_fold)
 {
 	size_t i;
 
-	for (i = 0; i < len; i++) {
-		i += strcspn(s + i, "\r\n");
-		if (i >= len) {
+	for (i = 0; i < n; i++) {
+		/* to the next CR, LF or NUL (v's own terminating NUL ends the search) */
+		i += strcspn(v + i, "\r\n");
+		if (i >= n) {
 			break;
 		}
-		if (s[i] == '\r') {
-			if (i + 2 < len && s[i + 1] == '\n' && (s[i + 2] == ' ' || s[i + 2] == '\t')) {
+		if (v[i] == '\r') {
+			if (v[i + 1] != '\n') {
+				return FOLD_CR;
+			}
+			if (n - i >= 3 && (v[i + 2] == ' ' || v[i + 2] == '\t')) {
 				i += 2;
 				continue;
 			}
-			return false;
+			return FOLD_CRLF;
 		}
-		if (s[i] == '\n') {
-			return false;
+		if (v[i] == '\n') {
+			if (lf_fold && n - i >= 2 && (v[i + 1] == ' ' || v[i + 1] == '\t')) {
+				i++;
+				continue;
+			}
+			return FOLD_LF;
 		}
+		return FOLD_NUL;
 	}
-	return true;
+	return FOLD_OK;
+}
+
+/* true when every CR/LF in s (NUL-terminated) is part of CRLF + WSP folding. */
+static bool folding_only(const char *s, size_t len)
+{
+	return check_folding(s, len, false) == FOLD_OK;
 }
 
 /* mail() accepts LF folding in array header values; smtp_mail() does not:
@@ -285,38 +303,23 @@ static bool array_field(header_scan *h, zend_string *key, zend_string *val)
 			return false;
 		}
 	}
-	for (i = 0; i < n; i++) {
-		/* to the next CR, LF or NUL (the string's own NUL ends the search) */
-		i += strcspn(v + i, "\r\n");
-		if (i >= n) {
-			break;
-		}
-		if (v[i] == '\r') {
-			if (v[i + 1] != '\n') {
-				zend_value_error("Header \"%s\" contains CR character that is not allowed in the header", ZSTR_VAL(key));
-				return false;
-			}
-			if (n - i >= 3 && (v[i + 2] == ' ' || v[i + 2] == '\t')) {
-				i += 2;
-				continue;
-			}
-			zend_value_error("Header \"%s\" contains CRLF characters that are used as a line separator and are not allowed in the header", ZSTR_VAL(key));
-			return false;
-		}
-		if (v[i] == '\n') {
-			if (n - i >= 2 && (v[i + 1] == ' ' || v[i + 1] == '\t')) {
-				i++;
-				continue;
-			}
-			zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
-			return false;
-		}
-		if (v[i] == '\0') {
-			zend_value_error("Header \"%s\" contains NULL character that is not allowed in the header", ZSTR_VAL(key));
-			return false;
-		}
+	switch (check_folding(v, n, true)) {
+	case FOLD_OK:
+		return true;
+	case FOLD_CR:
+		zend_value_error("Header \"%s\" contains CR character that is not allowed in the header", ZSTR_VAL(key));
+		break;
+	case FOLD_CRLF:
+		zend_value_error("Header \"%s\" contains CRLF characters that are used as a line separator and are not allowed in the header", ZSTR_VAL(key));
+		break;
+	case FOLD_LF:
+		zend_value_error("Header \"%s\" contains LF character that is not allowed in the header", ZSTR_VAL(key));
+		break;
+	case FOLD_NUL:
+		zend_value_error("Header \"%s\" contains NULL character that is not allowed in the header", ZSTR_VAL(key));
+		break;
 	}
-	return true;
+	return false;
 }
 
 /* The headers array of smtp_mail(), field by field, without building a
@@ -475,6 +478,7 @@ static php_smtpsock_session *mail_session(void)
 
 	if (SMTPSOCK_G(mail_session)) {
 		if (settings_unchanged(SMTPSOCK_G(mail_session))) {
+			/* not part of the connection: follows the setting at once */
 			SMTPSOCK_G(mail_session)->cfg.busy_poll = SMTPSOCK_G(busy_poll);
 			return SMTPSOCK_G(mail_session);
 		}

@@ -854,6 +854,21 @@ static void set_nodelay(php_stream *stream)
 }
 
 
+/* A stream (new or picked up) becomes the session's: a fresh core (traced
+ * only when there is a logger), nothing read yet, its timeout and socket
+ * not known yet. */
+static void attach(php_smtpsock_session *s, php_stream *stream)
+{
+	s->stream = stream;
+	s->stream_timeout = 0;
+	s->fd_state = 0;
+	s->roff = s->rlen = 0;
+	s->core = smtp_client_new();
+	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
+		smtp_client_set_trace(s->core, trace_to_logger, s);
+	}
+}
+
 /* Pick up the persistent stream an earlier request left READY: its state
  * from the info saved beside it, then a NOOP proves the session alive.
  * FAILURE (nothing left behind) means: connect afresh. */
@@ -879,14 +894,7 @@ static int resume(php_smtpsock_session *s)
 		return FAILURE;
 	}
 	pi->in_use = true;
-	s->stream = stream;
-	s->stream_timeout = 0;
-	s->fd_state = 0;
-	s->core = smtp_client_new();
-	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
-		smtp_client_set_trace(s->core, trace_to_logger, s);
-	}
-	s->roff = s->rlen = 0;
+	attach(s, stream);
 	s->tls = pi->tls;
 	s->authed = pi->authed;
 	memcpy(s->local_literal, pi->local_literal, sizeof(s->local_literal));
@@ -1014,19 +1022,13 @@ static zend_result connect_one(php_smtpsock_session *s, const host_spec *h)
 	if (errstr) {
 		zend_string_release(errstr);
 	}
-	s->stream_timeout = 0;
-	s->fd_state = 0;
 	s->stream->flags |= PHP_STREAM_FLAG_SUPPRESS_ERRORS;
 	php_stream_set_option(s->stream, PHP_STREAM_OPTION_READ_BUFFER, PHP_STREAM_BUFFER_NONE, NULL);
 	set_nodelay(s->stream);
 	s->tls = implicit_tls;
 	inspect_addresses(s, s->local_literal, sizeof(s->local_literal));
 
-	s->core = smtp_client_new();
-	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
-		smtp_client_set_trace(s->core, trace_to_logger, s);
-	}
-	s->roff = s->rlen = 0;
+	attach(s, s->stream);
 	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
 		return FAILURE;
 	}

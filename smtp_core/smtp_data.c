@@ -46,17 +46,11 @@ void smtp_data_enc_init(smtp_data_enc_t *e, int dot_stuff)
 	e->out_bytes = 0;
 }
 
-/*
- * The longest prefix of in that the encoder would copy unchanged: complete
- * lines that end in CR LF, hold no other CR, and (when stuffing) do not start
- * with '.'. Most messages are all such lines, so they take one memchr per
- * line and one memcpy in all.
- */
-#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+/* The first CR or LF at or after i (len when none). */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SMTP_DATA_NO_SIMD)
 # include <emmintrin.h>
-# define SMTP_DATA_SSE2 1
 
-/* The first CR or LF at or after i (len when none), 16 octets per step. */
+/* 16 octets per step. */
 static size_t find_cr_or_lf(const char *in, size_t i, size_t len)
 {
 	const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
@@ -74,8 +68,25 @@ static size_t find_cr_or_lf(const char *in, size_t i, size_t len)
 	}
 	return i;
 }
+#else
+/* Portable: two memchr, the second only up to the first one's find (each
+ * stops at the end of the current line, so a scan stays linear). */
+static size_t find_cr_or_lf(const char *in, size_t i, size_t len)
+{
+	const char *cr = (const char *)memchr(in + i, '\r', len - i);
+	size_t end = cr != NULL ? (size_t)(cr - in) : len;
+	const char *lf = (const char *)memchr(in + i, '\n', end - i);
+
+	return lf != NULL ? (size_t)(lf - in) : end;
+}
 #endif
 
+/*
+ * The longest prefix of in that the encoder would copy unchanged: complete
+ * lines that end in CR LF, hold no other CR or LF, and (when stuffing) do
+ * not start with '.'. Most messages are all such lines, so they take one
+ * search per line and one memcpy in all.
+ */
 static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 {
 	size_t i = 0;
@@ -84,13 +95,12 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 	if (e->after_cr) {
 		return 0;
 	}
-#ifdef SMTP_DATA_SSE2
-	/* one search per line: its first CR or LF must be the CR of its CR LF */
 	while (i < len) {
 		size_t k;
 		if (ls && e->dot_stuff && in[i] == '.') {
 			break;
 		}
+		/* the line's first CR or LF must be the CR of its CR LF */
 		k = find_cr_or_lf(in, i, len);
 		if (len - k < 2 || in[k] != '\r' || in[k + 1] != '\n') {
 			break;
@@ -98,26 +108,6 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 		i = k + 2;
 		ls = 1;
 	}
-#else
-	while (i < len) {
-		const char *lf;
-		size_t k;
-		if (ls && e->dot_stuff && in[i] == '.') {
-			break;
-		}
-		lf = (const char *)memchr(in + i, '\n', len - i);
-		if (lf == NULL) {
-			break;
-		}
-		k = (size_t)(lf - in);
-		/* the line must end in CR LF and hold no other CR */
-		if (k == i || in[k - 1] != '\r' || (k - 1 > i && memchr(in + i, '\r', k - 1 - i) != NULL)) {
-			break;
-		}
-		i = k + 1;
-		ls = 1;
-	}
-#endif
 	return i;
 }
 
