@@ -5,6 +5,7 @@
 #include "php.h"
 #include "php_streams.h"
 #include "php_network.h"
+#include "php_smtpsock_compat.h"
 #include "smtp_core/smtp_client.h"
 
 extern zend_module_entry smtpsock_module_entry;

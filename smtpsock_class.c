@@ -23,7 +23,7 @@ typedef struct {
 
 static inline php_smtpsock_obj *php_smtpsock_from_obj(zend_object *obj)
 {
-	return (php_smtpsock_obj *)((char *)obj - XtOffsetOf(php_smtpsock_obj, std));
+	return (php_smtpsock_obj *)((char *)obj - php_smtpsock_offsetof(php_smtpsock_obj, std));
 }
 
 #define Z_SMTPSOCK_P(zv) php_smtpsock_from_obj(Z_OBJ_P(zv))
@@ -904,7 +904,7 @@ void php_smtpsock_class_minit(void)
 {
 	php_smtpsock_ce->create_object = php_smtpsock_create;
 	memcpy(&php_smtpsock_handlers, zend_get_std_object_handlers(), sizeof(zend_object_handlers));
-	php_smtpsock_handlers.offset = XtOffsetOf(php_smtpsock_obj, std);
+	php_smtpsock_handlers.offset = php_smtpsock_offsetof(php_smtpsock_obj, std);
 	php_smtpsock_handlers.dtor_obj = php_smtpsock_dtor;
 	php_smtpsock_handlers.free_obj = php_smtpsock_free;
 	php_smtpsock_handlers.clone_obj = NULL;

@@ -412,7 +412,7 @@ static zend_string *sender_from_params(const char *p, size_t len)
 /* mail.log: the same line mail() writes, naming the function. */
 static void log_mail(const char *fname, const char *to, const char *subject, const char *hdr)
 {
-	char *mail_log = INI_STR("mail.log");
+	const char *mail_log = php_smtpsock_ini_string("mail.log");
 	char *line, *p;
 
 	if (!mail_log || !*mail_log) {
@@ -640,7 +640,8 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		if (!check_bare_lf(headers_ht) || !scan_header_array(headers_ht, NULL)) {
 			RETURN_THROWS();
 		}
-		if (INI_STR("mail.log") && *INI_STR("mail.log")) {
+		const char *mail_log = php_smtpsock_ini_string("mail.log");
+		if (mail_log && *mail_log) {
 			/* the log line shows the headers as mail() would pass them on */
 			log_hdrs = php_mail_build_headers(headers_ht);
 		}
@@ -694,8 +695,11 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	if (!sender && SMTPSOCK_G(from) && *SMTPSOCK_G(from)) {
 		sender = configured_sender();
 	}
-	if (!sender && INI_STR("sendmail_from") && *INI_STR("sendmail_from")) {
-		sender = address_of(INI_STR("sendmail_from"), strlen(INI_STR("sendmail_from")));
+	if (!sender) {
+		const char *sendmail_from = php_smtpsock_ini_string("sendmail_from");
+		if (sendmail_from && *sendmail_from) {
+			sender = address_of(sendmail_from, strlen(sendmail_from));
+		}
 	}
 	if (!sender && scan.from_val) {
 		sender = address_of(scan.from_val, scan.from_len);

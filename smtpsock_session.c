@@ -13,7 +13,6 @@
 #include "ext/standard/file.h"
 #include "zend_smart_str.h"
 #include "ext/standard/php_string.h"
-#include "ext/standard/hrtime.h"
 #include "zend_exceptions.h"
 
 #ifndef PHP_WIN32
@@ -509,28 +508,28 @@ static bool session_fd(php_smtpsock_session *s)
 /* Before a read that would sleep: poll for up to busy_poll microseconds.
  * Returns the time the wait began when the read will sleep without having
  * polled (for busy_poll_slept()), else 0. */
-static php_hrtime_t busy_poll(php_smtpsock_session *s)
+static php_smtpsock_hrtime_t busy_poll(php_smtpsock_session *s)
 {
 	smtp_cmd_t cmd;
-	php_hrtime_t start, until;
+	php_smtpsock_hrtime_t start, until;
 
 	if (s->cfg.busy_poll <= 0 || usable_cpus() < 2 || !session_fd(s)) {
 		return 0;
 	}
 	cmd = smtp_client_awaiting(s->core);
-	start = php_hrtime_current();
+	start = php_smtpsock_hrtime();
 	if (s->spin_skip[cmd] > 0) {
 		s->spin_skip[cmd]--;
 		return start;
 	}
-	until = start + (php_hrtime_t)s->cfg.busy_poll * 1000;
+	until = start + (php_smtpsock_hrtime_t)s->cfg.busy_poll * 1000;
 	do {
 		if (php_pollfd_for_ms(s->fd, PHP_POLLREADABLE, 0) != 0) {
 			s->spin_miss[cmd] = 0;   /* readable, or an error the read will report */
 			return 0;
 		}
 		yield_cpu();
-	} while (php_hrtime_current() < until);
+	} while (php_smtpsock_hrtime() < until);
 	if (s->spin_miss[cmd] < SPIN_MISS_MAX) {
 		s->spin_miss[cmd]++;
 	}
@@ -540,11 +539,11 @@ static php_hrtime_t busy_poll(php_smtpsock_session *s)
 
 /* A read that slept without polling first got its bytes: when they came
  * within the poll period, poll again next time. */
-static void busy_poll_slept(php_smtpsock_session *s, php_hrtime_t start)
+static void busy_poll_slept(php_smtpsock_session *s, php_smtpsock_hrtime_t start)
 {
 	smtp_cmd_t cmd = smtp_client_awaiting(s->core);
 
-	if (php_hrtime_current() - start <= (php_hrtime_t)s->cfg.busy_poll * 1000) {
+	if (php_smtpsock_hrtime() - start <= (php_smtpsock_hrtime_t)s->cfg.busy_poll * 1000) {
 		s->spin_miss[cmd] = 0;
 		s->spin_skip[cmd] = 0;
 	}
@@ -556,7 +555,7 @@ static void busy_poll_slept(php_smtpsock_session *s, php_hrtime_t start)
 
 static double now_seconds(void)
 {
-	return (double)php_hrtime_current() / 1e9;
+	return (double)php_smtpsock_hrtime() / 1e9;
 }
 
 /* The stream's I/O timeout; set only when it changes (a stream option call
@@ -618,7 +617,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 	for (;;) {
 		double left;
 		ssize_t n;
-		php_hrtime_t wait_start;
+		php_smtpsock_hrtime_t wait_start;
 
 		if (s->roff < s->rlen) {
 			size_t used = 0;
