@@ -23,6 +23,7 @@ PACKAGES=(
     valgrind
     cppcheck            # static analysis of smtp_core/ (scripts/lint.sh)
     iproute2            # ip netns: a non-loopback test peer (tests/inc/netns.sh)
+    debootstrap         # the Debian sid root with PHP 8.4-8.6 (scripts/sid-root.sh)
     libphp-phpmailer    # the README's migration examples run PHPMailer side by side
     php-pear            # pecl package / pecl install (scripts/pecl-check.sh)
     # building the debug ZTS PHP from Debian's source package (scripts/debug-php.sh;

@@ -12,6 +12,17 @@
 # TLS and SASL AUTH through a private Dovecot (SMTPSOCK_TEST_POSTFIX_TLS_DIR). The last line is "N passed, M failed[, K skipped]"
 # over C and PHPT tests; the exit status is 1 on any failure or when no PHPT
 # test ran.
+#
+# Environment:
+#   SMTPSOCK_PHP_VERSION=8.6   test with Debian's php8.6, built with phpize8.6
+#                              and php-config8.6 (default: php, phpize and
+#                              php-config on PATH). .ci/run runs 8.4-8.6 this
+#                              way inside the sid root (scripts/sid-root.sh).
+#   SMTPSOCK_BUILD_DIR=DIR     build in a copy of the sources in DIR, not in
+#                              place (scripts/build.sh)
+#   SMTPSOCK_SKIP_DEPS=1       do not run scripts/install-deps.sh (Debian 12's
+#                              package list; the sid root has its own)
+#   SMTPSOCK_C_CC=gcc          compiler for the C unit tests (default: clang)
 set -euo pipefail
 
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -61,15 +72,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- deps
-phase "dependencies (scripts/install-deps.sh)"
-bash "$ROOT/scripts/install-deps.sh"
+if [[ "${SMTPSOCK_SKIP_DEPS:-0}" != 1 ]]; then
+    phase "dependencies (scripts/install-deps.sh)"
+    bash "$ROOT/scripts/install-deps.sh"
+fi
 
-PHP="$(command -v php)"
+V="${SMTPSOCK_PHP_VERSION:-}"
+PHP="$(command -v "php$V")" || { echo "run.sh: php$V not found" >&2; exit 1; }
+PHP_CONFIG="$(command -v "php-config$V")" || { echo "run.sh: php-config$V not found" >&2; exit 1; }
+BUILD="${SMTPSOCK_BUILD_DIR:-$ROOT}"
+echo "run.sh: $("$PHP" -n -r 'echo "PHP ", PHP_VERSION, PHP_ZTS ? " ZTS" : " NTS", PHP_DEBUG ? " debug" : "", "\n";' 2>/dev/null) ($PHP)"
 
 # ---------------------------------------------------------------- build
 phase "build (scripts/build.sh)"
 if [[ -f "$ROOT/scripts/build.sh" ]]; then
-    if bash "$ROOT/scripts/build.sh"; then
+    if bash "$ROOT/scripts/build.sh" "phpize$V"; then
         echo "run.sh: build ok"
     else
         note "BUILD FAILED (scripts/build.sh)"
@@ -83,7 +100,9 @@ fi
 phase "C unit tests (make -C smtp_core/tests check)"
 if [[ -f smtp_core/tests/Makefile || -f smtp_core/tests/makefile || -f smtp_core/tests/GNUmakefile ]]; then
     c_rc=0
-    make -C smtp_core/tests check 2>&1 | tee "$WORK/c-tests.log" || c_rc=$?
+    c_make=(make -C smtp_core/tests)
+    [[ -z "${SMTPSOCK_C_CC:-}" ]] || c_make+=("CC=$SMTPSOCK_C_CC")
+    "${c_make[@]}" check 2>&1 | tee "$WORK/c-tests.log" || c_rc=$?
     c_line="$(grep -E '^[0-9]+ passed, [0-9]+ failed' "$WORK/c-tests.log" | tail -n 1 || true)"
     if [[ -n "$c_line" ]]; then
         c_pass="$(sed -E 's/^([0-9]+) passed, ([0-9]+) failed.*/\1/' <<<"$c_line")"
@@ -140,14 +159,13 @@ fi
 
 # ---------------------------------------------------------------- PHPT
 phase "PHPT tests (run-tests.php)"
-RUN_TESTS="$(php-config --extension-dir 2>/dev/null || echo /usr/lib/php/20220829)/build/run-tests.php"
-[[ -f "$RUN_TESTS" ]] || RUN_TESTS=/usr/lib/php/20220829/build/run-tests.php
+RUN_TESTS="$("$PHP_CONFIG" --extension-dir)/build/run-tests.php"
 
 rt_args=(-q -j2 --show-diff)
-if [[ -f "$ROOT/modules/smtpsock.so" ]]; then
-    rt_args+=(-d "extension=$ROOT/modules/smtpsock.so")
+if [[ -f "$BUILD/modules/smtpsock.so" ]]; then
+    rt_args+=(-d "extension=$BUILD/modules/smtpsock.so")
 else
-    note "modules/smtpsock.so not found: PHPT tests run without the extension"
+    note "$BUILD/modules/smtpsock.so not found: PHPT tests run without the extension"
 fi
 if [[ ${#args[@]} -gt 0 ]]; then
     rt_args+=("${args[@]}")
