@@ -1,5 +1,7 @@
-/* This is a generated file, edit the .stub.php file instead.
- * Stub hash: 961b06e73b58c091fcf0b4357a92e2f2edc76923 */
+/* This is a generated file, edit smtpsock.stub.php instead.
+ * Stub hash: 0878b83081ccdd4d64f59736c58b7562e004d0c4 */
+
+#include "zend_attributes.h"
 
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_smtp_mail, 0, 3, _IS_BOOL, 0)
 	ZEND_ARG_TYPE_INFO(0, to, IS_STRING, 0)
@@ -83,7 +85,6 @@ ZEND_END_ARG_INFO()
 
 #define arginfo_class_SmtpSocketException_getReply arginfo_class_SmtpSocket_getLastReply
 
-
 ZEND_FUNCTION(smtp_mail);
 ZEND_METHOD(SmtpSocket, __construct);
 ZEND_METHOD(SmtpSocket, connect);
@@ -106,12 +107,10 @@ ZEND_METHOD(SmtpSocketException, getSmtpCode);
 ZEND_METHOD(SmtpSocketException, getEnhancedStatus);
 ZEND_METHOD(SmtpSocketException, getReply);
 
-
 static const zend_function_entry ext_functions[] = {
 	ZEND_FE(smtp_mail, arginfo_smtp_mail)
 	ZEND_FE_END
 };
-
 
 static const zend_function_entry class_SmtpSocket_methods[] = {
 	ZEND_ME(SmtpSocket, __construct, arginfo_class_SmtpSocket___construct, ZEND_ACC_PUBLIC)
@@ -134,7 +133,6 @@ static const zend_function_entry class_SmtpSocket_methods[] = {
 	ZEND_FE_END
 };
 
-
 static const zend_function_entry class_SmtpSocketException_methods[] = {
 	ZEND_ME(SmtpSocketException, getSmtpCode, arginfo_class_SmtpSocketException_getSmtpCode, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocketException, getEnhancedStatus, arginfo_class_SmtpSocketException_getEnhancedStatus, ZEND_ACC_PUBLIC)
@@ -147,8 +145,12 @@ static zend_class_entry *register_class_SmtpSocket(void)
 	zend_class_entry ce, *class_entry;
 
 	INIT_CLASS_ENTRY(ce, "SmtpSocket", class_SmtpSocket_methods);
+#if (PHP_VERSION_ID >= 80400)
+	class_entry = zend_register_internal_class_with_flags(&ce, NULL, ZEND_ACC_FINAL|ZEND_ACC_NO_DYNAMIC_PROPERTIES|ZEND_ACC_NOT_SERIALIZABLE);
+#else
 	class_entry = zend_register_internal_class_ex(&ce, NULL);
 	class_entry->ce_flags |= ZEND_ACC_FINAL|ZEND_ACC_NO_DYNAMIC_PROPERTIES|ZEND_ACC_NOT_SERIALIZABLE;
+#endif
 
 
 	zend_add_parameter_attribute(zend_hash_str_find_ptr(&class_entry->function_table, "__construct", sizeof("__construct") - 1), 2, ZSTR_KNOWN(ZEND_STR_SENSITIVEPARAMETER), 0);
@@ -163,19 +165,23 @@ static zend_class_entry *register_class_SmtpSocketException(zend_class_entry *cl
 	zend_class_entry ce, *class_entry;
 
 	INIT_CLASS_ENTRY(ce, "SmtpSocketException", class_SmtpSocketException_methods);
+#if (PHP_VERSION_ID >= 80400)
+	class_entry = zend_register_internal_class_with_flags(&ce, class_entry_RuntimeException, 0);
+#else
 	class_entry = zend_register_internal_class_ex(&ce, class_entry_RuntimeException);
+#endif
 
 	zval property_enhancedStatus_default_value;
 	ZVAL_NULL(&property_enhancedStatus_default_value);
-	zend_string *property_enhancedStatus_name = zend_string_init("enhancedStatus", sizeof("enhancedStatus") - 1, 1);
+	zend_string *property_enhancedStatus_name = zend_string_init("enhancedStatus", sizeof("enhancedStatus") - 1, true);
 	zend_declare_typed_property(class_entry, property_enhancedStatus_name, &property_enhancedStatus_default_value, ZEND_ACC_PRIVATE, NULL, (zend_type) ZEND_TYPE_INIT_MASK(MAY_BE_STRING|MAY_BE_NULL));
-	zend_string_release(property_enhancedStatus_name);
+	zend_string_release_ex(property_enhancedStatus_name, true);
 
 	zval property_reply_default_value;
 	ZVAL_NULL(&property_reply_default_value);
-	zend_string *property_reply_name = zend_string_init("reply", sizeof("reply") - 1, 1);
+	zend_string *property_reply_name = zend_string_init("reply", sizeof("reply") - 1, true);
 	zend_declare_typed_property(class_entry, property_reply_name, &property_reply_default_value, ZEND_ACC_PRIVATE, NULL, (zend_type) ZEND_TYPE_INIT_MASK(MAY_BE_ARRAY|MAY_BE_NULL));
-	zend_string_release(property_reply_name);
+	zend_string_release_ex(property_reply_name, true);
 
 	return class_entry;
 }
