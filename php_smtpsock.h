@@ -11,7 +11,7 @@
 extern zend_module_entry smtpsock_module_entry;
 #define phpext_smtpsock_ptr &smtpsock_module_entry
 
-#define PHP_SMTPSOCK_VERSION "0.1.0"
+#define PHP_SMTPSOCK_VERSION "0.2.0"
 
 #if defined(ZTS) && defined(COMPILE_DL_SMTPSOCK)
 ZEND_TSRMLS_CACHE_EXTERN()

@@ -42,9 +42,12 @@ const PHP_MIN = '8.2.0';
 const PEAR_MIN = '1.10.0';
 
 /* Paths (prefix match; a trailing slash means a folder) never shipped:
- * CI, developer scripts, benchmarks, git files, packaging output. */
+ * CI, developer scripts, benchmarks, git files, packaging output, PIE's
+ * composer.json and the framework bridges. */
 const EXCLUDE = ['.ci/', '.github/', 'scripts/', 'bench/', '.gitignore', '.gitattributes',
-                 'package.xml', 'package2.xml'];
+                 'package.xml', 'package2.xml',
+                 'composer.json',   /* PIE's package description; PIE builds from git archive */
+                 'bridges/'];       /* the framework bridges are Composer packages of their own */
 
 function fail(string $msg): never
 {
