@@ -39,6 +39,11 @@ struct smtp_client {
 	int mail_failed;         /* MAIL refused */
 	int bdat_failed;         /* a BDAT chunk refused */
 
+	/* the open BDAT chunk (state CHUNK) */
+	size_t chunk_in;                 /* octets of its pieces still to be given */
+	unsigned long long chunk_end;    /* enc.out_bytes once it is complete */
+	int chunk_last;                  /* it is the LAST chunk */
+
 	char *helo;              /* domain of the last EHLO/HELO, for EHLO after STARTTLS */
 	size_t helo_len;
 
@@ -48,7 +53,7 @@ struct smtp_client {
 
 static const char *const state_names[SMTP_ST__COUNT] = {
 	"GREETING", "GREETED", "READY", "TLS", "AUTH", "MAIL", "RCPT", "DATA",
-	"BODY", "DOT", "BDAT", "BDAT_LAST", "QUIT", "CLOSED"
+	"BODY", "DOT", "BDAT", "BDAT_LAST", "QUIT", "CLOSED", "CHUNK"
 };
 
 static const char *const cmd_names[SMTP_CMD__COUNT] = {
@@ -600,56 +605,242 @@ int smtp_client_body_end(smtp_client_t *c)
 	return SMTP_OK;
 }
 
-int smtp_client_bdat(smtp_client_t *c, const char *data, size_t len, int last)
+/* ---- BDAT ---------------------------------------------------------------- */
+
+/* The encoder's state once it has taken len octets ending with p[len - 1]
+ * (BDAT does no dot-stuffing, so the last octet tells it all). */
+static void enc_advance(smtp_data_enc_t *e, const char *p, size_t len)
+{
+	if (len) {
+		char last = p[len - 1];
+		e->after_cr = last == '\r';
+		e->line_start = last == '\r' || last == '\n';
+	}
+}
+
+/* The encoder the next chunk starts from: the message's, or a new one for
+ * the first chunk. */
+static void chunk_encoder(const smtp_client_t *c, smtp_data_enc_t *e)
+{
+	if (c->st == SMTP_ST_BDAT || c->st == SMTP_ST_CHUNK) {
+		*e = c->enc;
+	} else {
+		smtp_data_enc_init(e, 0);
+	}
+}
+
+unsigned long long smtp_client_chunk_size(const smtp_client_t *c, const smtp_piece_t *pieces, size_t n, int last)
+{
+	smtp_data_enc_t e;
+	unsigned long long size = 0;
+	size_t i;
+
+	chunk_encoder(c, &e);
+	for (i = 0; i < n; i++) {
+		size += smtp_data_enc_size(&e, pieces[i].data, pieces[i].len, 0);
+		enc_advance(&e, pieces[i].data, pieces[i].len);
+	}
+	if (last) {
+		size += smtp_data_enc_size(&e, "", 0, 1);
+	}
+	return size;
+}
+
+/* The chunk's octets have all been given: end the message with last. */
+static int chunk_complete(smtp_client_t *c)
+{
+	if (c->chunk_last) {
+		int rc = smtp_data_enc_finish(&c->enc, &c->out);
+		if (rc != SMTP_OK) {
+			return rc;
+		}
+	}
+	if (c->enc.out_bytes != c->chunk_end) {
+		return SMTP_E_ARG;
+	}
+	c->bdat_sent++;
+	set_state(c, c->chunk_last ? SMTP_ST_BDAT_LAST : SMTP_ST_BDAT);
+	return SMTP_OK;
+}
+
+int smtp_client_chunk_open(smtp_client_t *c, const smtp_piece_t *pieces, size_t n, int last)
 {
 	char head[48];
 	part_t part;
 	unsigned long long size;
-	size_t before;
+	size_t total = 0, i;
 	int rc = gate(c, ST(SMTP_ST_RCPT) | ST(SMTP_ST_BDAT));
 
 	if (rc != SMTP_OK) {
 		return rc;
 	}
-	if (c->st == SMTP_ST_RCPT) {
-		if (!can_send_message(c)) {
-			return SMTP_E_STATE;
-		}
-		smtp_data_enc_init(&c->enc, 0);
-	} else if (c->bdat_failed) {
+	if (c->st == SMTP_ST_RCPT ? !can_send_message(c) : c->bdat_failed) {
 		return SMTP_E_STATE;
 	}
-	/* The chunk is encoded straight into the output, after its BDAT line:
-	 * its size is known before encoding, so no second copy is made. */
-	size = smtp_data_enc_size(&c->enc, data, len, last);
+	for (i = 0; i < n; i++) {
+		if (pieces[i].len > (size_t)-1 - total) {
+			return SMTP_E_ARG;
+		}
+		total += pieces[i].len;
+	}
+	size = smtp_client_chunk_size(c, pieces, n, last);
+	if (size == 0 && !last) {
+		return SMTP_E_ARG;
+	}
+	part.p = head;
+	part.len = (size_t)snprintf(head, sizeof(head), "BDAT %llu%s", size, last ? " LAST" : "");
+	if ((rc = emit(c, SMTP_CMD_BDAT, c->bdat_sent, last, 0, SMTP_MAX_CMD_LINE, &part, 1, NULL)) != SMTP_OK) {
+		return rc;
+	}
+	if (c->st == SMTP_ST_RCPT) {
+		smtp_data_enc_init(&c->enc, 0);
+	}
+	c->chunk_in = total;
+	c->chunk_end = c->enc.out_bytes + size;
+	c->chunk_last = last != 0;
+	set_state(c, SMTP_ST_CHUNK);
+	if (total == 0 && (rc = chunk_complete(c)) != SMTP_OK) {
+		/* only the final line end of a LAST chunk: cannot fail but for memory */
+		return fail(c, rc);
+	}
+	return SMTP_OK;
+}
+
+/* Gate for the octets of the open chunk: replies may be outstanding (the
+ * BDAT itself), pipelining or not. */
+static int chunk_gate(const smtp_client_t *c)
+{
+	if (c->error) {
+		return c->error;
+	}
+	if (c->st == SMTP_ST_CLOSED) {
+		return SMTP_E_CLOSED;
+	}
+	return c->st == SMTP_ST_CHUNK ? SMTP_OK : SMTP_E_STATE;
+}
+
+int smtp_client_chunk_write(smtp_client_t *c, const char *data, size_t len)
+{
+	smtp_data_enc_t saved = c->enc;
+	size_t live = smtp_buf_size(&c->out);
+	int rc = chunk_gate(c);
+
+	if (rc != SMTP_OK) {
+		return rc;
+	}
+	if (len > c->chunk_in) {
+		return SMTP_E_ARG;
+	}
+	rc = smtp_data_enc_write(&c->enc, &c->out, data, len);
+	if (rc == SMTP_OK && c->enc.out_bytes > c->chunk_end) {
+		rc = SMTP_E_ARG;
+	}
+	if (rc == SMTP_OK && len == c->chunk_in) {
+		c->chunk_in = 0;
+		if ((rc = chunk_complete(c)) != SMTP_OK) {
+			c->chunk_in = len;
+			set_state(c, SMTP_ST_CHUNK);
+		}
+	} else if (rc == SMTP_OK) {
+		c->chunk_in -= len;
+	}
+	if (rc != SMTP_OK) {
+		/* queue nothing of a write that failed */
+		c->out.len = c->out.off + live;
+		c->enc = saved;
+		/* octets other than the ones framed: the frame cannot be kept */
+		return rc == SMTP_E_ARG ? fail(c, rc) : rc;
+	}
+	return SMTP_OK;
+}
+
+size_t smtp_client_chunk_passthrough(smtp_client_t *c, const char *data, size_t len)
+{
+	smtp_data_enc_t saved = c->enc;
+	size_t n;
+
+	if (chunk_gate(c) != SMTP_OK) {
+		return 0;
+	}
+	if (len > c->chunk_in) {
+		len = c->chunk_in;
+	}
+	n = smtp_data_enc_passthrough(&c->enc, data, len);
+	if (n == 0) {
+		return 0;
+	}
+	if (c->enc.out_bytes > c->chunk_end) {
+		c->enc = saved;
+		fail(c, SMTP_E_ARG);
+		return 0;
+	}
+	c->chunk_in -= n;
+	/* complete lines only: a LAST chunk's end adds nothing after them */
+	if (c->chunk_in == 0 && chunk_complete(c) != SMTP_OK) {
+		c->enc = saved;
+		c->chunk_in = n;
+		fail(c, SMTP_E_ARG);
+		return 0;
+	}
+	return n;
+}
+
+unsigned long long smtp_client_chunk_left(const smtp_client_t *c)
+{
+	return c->st == SMTP_ST_CHUNK ? c->chunk_in : 0;
+}
+
+int smtp_client_bdat(smtp_client_t *c, const char *data, size_t len, int last)
+{
+	smtp_piece_t piece;
+	unsigned long long size;
+	size_t live, pending;
+	unsigned bdat_sent;
+	smtp_state_t st;
+	int rc = gate(c, ST(SMTP_ST_RCPT) | ST(SMTP_ST_BDAT));
+
+	if (rc != SMTP_OK) {
+		return rc;
+	}
+	piece.data = data;
+	piece.len = len;
+	size = smtp_client_chunk_size(c, &piece, 1, last);
 	if (size == 0 && !last) {
 		/* nothing to frame yet (e.g. the LF of a CR LF split across chunks) */
+		if (c->st == SMTP_ST_RCPT ? !can_send_message(c) : c->bdat_failed) {
+			return SMTP_E_STATE;
+		}
+		if (c->st == SMTP_ST_RCPT) {
+			smtp_data_enc_init(&c->enc, 0);
+		}
 		return smtp_data_enc_write(&c->enc, &c->out, data, len);
 	}
 	if (size > (unsigned long long)((size_t)-1 / 2)) {
 		return SMTP_E_NOMEM;
 	}
-	part.p = head;
-	part.len = (size_t)snprintf(head, sizeof(head), "BDAT %llu%s", size, last ? " LAST" : "");
-	if ((rc = smtp_buf_reserve(&c->out, part.len + 2 + (size_t)size)) != SMTP_OK) {
+	/* The chunk is encoded straight into the output, after its BDAT line:
+	 * room for both first, so that a failure leaves no half frame. */
+	if ((rc = smtp_buf_reserve(&c->out, 48 + (size_t)size)) != SMTP_OK) {
 		return rc;
 	}
-	before = c->out.len;
-	if ((rc = emit(c, SMTP_CMD_BDAT, c->bdat_sent, last, 0, SMTP_MAX_CMD_LINE, &part, 1, NULL)) != SMTP_OK) {
+	live = smtp_buf_size(&c->out);
+	pending = c->pend_count;
+	bdat_sent = c->bdat_sent;
+	st = c->st;
+	if ((rc = smtp_client_chunk_open(c, &piece, 1, last)) != SMTP_OK) {
 		return rc;
 	}
-	rc = smtp_data_enc_write(&c->enc, &c->out, data, len);
-	if (rc == SMTP_OK && last) {
-		rc = smtp_data_enc_finish(&c->enc, &c->out);
+	if (c->st == SMTP_ST_CHUNK && (rc = smtp_client_chunk_write(c, data, len)) != SMTP_OK) {
+		if (c->error) {
+			return rc;
+		}
+		/* out of memory after all: take the BDAT line back */
+		c->out.len = c->out.off + live;
+		c->pend_count = pending;
+		c->bdat_sent = bdat_sent;
+		set_state(c, st);
+		return rc;
 	}
-	if (rc != SMTP_OK || c->out.len - before != part.len + 2 + (size_t)size) {
-		/* cannot happen after the reserve above, but never leave half a frame */
-		c->out.len = before;
-		c->pend_count--;
-		return rc != SMTP_OK ? rc : SMTP_E_NOMEM;
-	}
-	c->bdat_sent++;
-	set_state(c, last ? SMTP_ST_BDAT_LAST : SMTP_ST_BDAT);
 	return SMTP_OK;
 }
 
@@ -824,6 +1015,10 @@ static int apply_reply(smtp_client_t *c, const smtp_pending_t *p, smtp_event_t *
 		set_state(c, SMTP_ST_READY);
 		break;
 	case SMTP_CMD_BDAT:
+		if (c->st == SMTP_ST_CHUNK && c->pend_count == 0 && code != 421) {
+			/* the reply to the chunk whose octets are still being given */
+			return SMTP_E_UNEXPECTED;
+		}
 		ev->ok = code == 250;
 		ev->last = p->last;
 		if (!ev->ok) {

@@ -40,6 +40,7 @@ typedef enum {
 	SMTP_ST_BDAT_LAST,    /* BDAT LAST sent, waiting for the final reply */
 	SMTP_ST_QUIT,         /* QUIT sent */
 	SMTP_ST_CLOSED,       /* closed: 221, 421, or a fatal error */
+	SMTP_ST_CHUNK,        /* a BDAT line framed: its octets are being given (smtp_client_chunk_*) */
 	SMTP_ST__COUNT
 } smtp_state_t;
 
@@ -164,8 +165,50 @@ size_t smtp_client_body_passthrough(smtp_client_t *c, const char *data, size_t l
 int smtp_client_body_end(smtp_client_t *c);
 /* BDAT chunk (states RCPT, BDAT): CRLF-normalised octets framed as
  * "BDAT n[ LAST]"; last ends the message (-> BDAT_LAST). A chunk that
- * normalises to nothing is allowed only with last. */
+ * normalises to nothing is allowed only with last. The whole chunk is
+ * copied into the output. */
 int smtp_client_bdat(smtp_client_t *c, const char *data, size_t len, int last);
+
+/*
+ * One BDAT chunk made of several pieces, its size framed up front, so that
+ * a message kept in pieces (headers built here, the caller's body) goes as
+ * one chunk, and its octets can go out without being copied:
+ *
+ *   smtp_client_chunk_open(c, pieces, n, last)   queue "BDAT size[ LAST]"
+ *   for each piece, in order, all of its octets:
+ *       smtp_client_chunk_write(c, p, len)       encode into the output, or
+ *       smtp_client_chunk_passthrough(c, p, len) take a prefix the caller
+ *                                                writes itself (zero-copy)
+ *
+ * The chunk is complete (state BDAT, or BDAT_LAST with last) once exactly the
+ * octets measured at open were given; until then the state is CHUNK and no
+ * other verb is accepted. The octets given must be the ones measured: a
+ * chunk that comes out at another size is a fatal SMTP_E_ARG.
+ */
+typedef struct {
+	const char *data;
+	size_t len;
+} smtp_piece_t;
+
+/* Octets the pieces come to as the next BDAT chunk (CRLF-normalised, with
+ * last the final line end), from the encoder's state now. */
+unsigned long long smtp_client_chunk_size(const smtp_client_t *c, const smtp_piece_t *pieces, size_t n, int last);
+/* Open a chunk of the pieces (states RCPT, BDAT; as smtp_client_bdat()): the
+ * BDAT line is queued, state CHUNK. A chunk of no octets is allowed only with
+ * last (its LAST line completes it at once). SMTP_E_ARG when the pieces
+ * total more than SIZE_MAX octets. */
+int smtp_client_chunk_open(smtp_client_t *c, const smtp_piece_t *pieces, size_t n, int last);
+/* The next len octets of the open chunk, encoded into the output (state
+ * CHUNK). SMTP_E_ARG (nothing queued) when len goes past the pieces given to
+ * open; fatal SMTP_E_ARG when the chunk does not come out at its framed size. */
+int smtp_client_chunk_write(smtp_client_t *c, const char *data, size_t len);
+/* Zero-copy (state CHUNK): the length of the longest prefix of data (within
+ * the chunk) that goes on the wire unchanged, taken as written; the caller
+ * writes those octets itself, after everything queued so far and before
+ * anything queued later. 0 in any other state. */
+size_t smtp_client_chunk_passthrough(smtp_client_t *c, const char *data, size_t len);
+/* Octets of the open chunk's pieces still to be given (0 when none is open). */
+unsigned long long smtp_client_chunk_left(const smtp_client_t *c);
 /* RSET (states GREETED, READY, MAIL, RCPT): ends the transaction. */
 int smtp_client_rset(smtp_client_t *c);
 /* VRFY / NOOP (states GREETED, READY, MAIL, RCPT). */

@@ -27,8 +27,9 @@ static void drain(smtp_client_t *c)
 static int verb(smtp_client_t *c, unsigned op, const uint8_t *arg, size_t arg_len)
 {
 	const char *a = (const char *)arg;
+	smtp_piece_t pieces[2];
 
-	switch (op % 18) {
+	switch (op % 21) {
 	case 0: return smtp_client_ehlo(c, "fuzz.example", 12);
 	case 1: return smtp_client_helo(c, a, arg_len);
 	case 2: return smtp_client_starttls(c);
@@ -46,7 +47,25 @@ static int verb(smtp_client_t *c, unsigned op, const uint8_t *arg, size_t arg_le
 	case 14: return smtp_client_vrfy(c, a, arg_len);
 	case 15: return smtp_client_quit(c);
 	case 16: return smtp_client_auth(c, "AUTH PLAIN AHUAcA==", 19, "AUTH PLAIN ***");
-	default: return smtp_client_auth_response(c, a, arg_len, NULL);
+	case 17: return smtp_client_auth_response(c, a, arg_len, NULL);
+	case 18:
+		/* a chunk of two pieces (the argument cut in two), LAST when odd */
+		pieces[0].data = a;
+		pieces[0].len = arg_len / 2;
+		pieces[1].data = a + arg_len / 2;
+		pieces[1].len = arg_len - arg_len / 2;
+		return smtp_client_chunk_open(c, pieces, 2, op & 1);
+	case 19: return smtp_client_chunk_write(c, a, arg_len);
+	default: {
+		/* zero-copy never queues anything itself */
+		const char *p;
+		size_t before = smtp_client_output(c, &p);
+		size_t n = smtp_client_chunk_passthrough(c, a, arg_len);
+		if (smtp_client_output(c, &p) != before || n > arg_len) {
+			abort();
+		}
+		return n ? SMTP_OK : SMTP_E_STATE;   /* "refused" when nothing was taken */
+	}
 	}
 }
 
@@ -110,6 +129,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			if (op & 0x40) {
 				drain(c);
+			}
+			if ((smtp_client_state(c) == SMTP_ST_CHUNK) != (smtp_client_chunk_left(c) > 0)) {
+				abort();   /* an open chunk always has octets to come */
 			}
 		}
 	}

@@ -305,6 +305,252 @@ static void test_bdat(void)
 	smtp_client_free(c);
 }
 
+/* A client in state RCPT (pipelining as given), its output drained. */
+static smtp_client_t *rcpt_client(int pipelining)
+{
+	smtp_client_t *c = ready_client();
+	char buf[256];
+
+	smtp_client_set_pipelining(c, pipelining);
+	CHECK_INT(smtp_client_mail(c, "s@x", 3, "", 0), SMTP_OK);
+	if (!pipelining) {
+		ev_log log = {0};
+		drain(c, buf, sizeof(buf));
+		feed_lit(c, "250 ok\r\n", 0, &log);
+	}
+	CHECK_INT(smtp_client_rcpt(c, "a@x", 3, "", 0), SMTP_OK);
+	drain(c, buf, sizeof(buf));
+	return c;
+}
+
+/* One BDAT chunk framed over several pieces (headers made by the binding,
+ * the caller's headers, the body), given in any split: one BDAT line, the
+ * size of the whole, the same octets as one smtp_client_bdat() of the
+ * concatenation. */
+static void test_chunk_pieces(void)
+{
+	static const char p1[] = "To: a\r";                 /* CR LF split across pieces */
+	static const char p2[] = "\nX-A: 1\n\n";
+	static const char p3[] = ".body\rend";              /* no final line end */
+	static const char all[] = "To: a\r\nX-A: 1\n\n.body\rend";
+	static const char want[] = "BDAT 29 LAST\r\nTo: a\r\nX-A: 1\r\n\r\n.body\r\nend\r\n";
+	smtp_piece_t pieces[3] = {{p1, 6}, {p2, 9}, {p3, 9}};
+	size_t step;
+
+	for (step = 1; step <= sizeof(all); step++) {
+		smtp_client_t *c = rcpt_client(1);
+		ev_log log = {0};
+		char wire[256];
+		size_t pos = 0, wn;
+		int pass = 1;
+
+		pass &= CHECK_INT(smtp_client_chunk_size(c, pieces, 3, 1), 29);
+		pass &= CHECK_INT(smtp_client_chunk_size(c, pieces, 3, 0), 27);
+		pass &= CHECK_INT(smtp_client_chunk_open(c, pieces, 3, 1), SMTP_OK);
+		pass &= CHECK_INT(smtp_client_state(c), SMTP_ST_CHUNK);
+		pass &= CHECK_INT(smtp_client_chunk_left(c), 24);
+		/* nothing else while the chunk is open */
+		pass &= CHECK_INT(smtp_client_noop(c), SMTP_E_STATE);
+		pass &= CHECK_INT(smtp_client_rset(c), SMTP_E_STATE);
+		pass &= CHECK_INT(smtp_client_quit(c), SMTP_E_STATE);
+		pass &= CHECK_INT(smtp_client_bdat(c, "x", 1, 1), SMTP_E_STATE);
+		pass &= CHECK_INT(smtp_client_chunk_open(c, pieces, 3, 1), SMTP_E_STATE);
+		/* the octets in pieces of any size, regardless of the pieces' bounds */
+		while (pos < sizeof(all) - 1) {
+			size_t n = sizeof(all) - 1 - pos < step ? sizeof(all) - 1 - pos : step;
+			pass &= CHECK_INT(smtp_client_chunk_write(c, all + pos, n), SMTP_OK);
+			pos += n;
+			if (pos < sizeof(all) - 1) {
+				pass &= CHECK_INT(smtp_client_state(c), SMTP_ST_CHUNK);
+			}
+		}
+		pass &= CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT_LAST);
+		pass &= CHECK_INT(smtp_client_chunk_left(c), 0);
+		wn = drain(c, wire, sizeof(wire));
+		pass &= CHECK_MEM(wire, wn, want, sizeof(want) - 1);
+		feed_lit(c, "250 a\r\n250 b\r\n250 2.0.0 Ok: queued\r\n", 0, &log);
+		pass &= CHECK_INT(log.err, 0);
+		pass &= CHECK_INT(log.n, 3);
+		pass &= CHECK_INT(log.ev[2].cmd, SMTP_CMD_BDAT);
+		pass &= CHECK(log.ev[2].ok);
+		pass &= CHECK_INT(smtp_client_state(c), SMTP_ST_READY);
+		smtp_client_free(c);
+		if (!pass) {
+			fprintf(stderr, "  (chunk written in steps of %lu)\n", (unsigned long)step);
+			break;
+		}
+	}
+
+	/* the same octets as one smtp_client_bdat() of the whole */
+	{
+		smtp_client_t *c = rcpt_client(1);
+		CHECK_INT(smtp_client_bdat(c, all, sizeof(all) - 1, 1), SMTP_OK);
+		CHECK_WIRE(c, want);
+		smtp_client_free(c);
+	}
+}
+
+/* Zero-copy: clean lines are taken as written, the rest encoded. */
+static void test_chunk_passthrough(void)
+{
+	static const char head[] = "Subject: s\r\n\r\n";
+	static const char body[] = "line 1\r\nline 2\r\nbare\nend";
+	smtp_piece_t pieces[2] = {{head, sizeof(head) - 1}, {body, sizeof(body) - 1}};
+	smtp_client_t *c = rcpt_client(1);
+	const char *p;
+	size_t n;
+
+	CHECK_INT(smtp_client_chunk_passthrough(c, body, 8), 0);       /* no chunk open */
+	CHECK_INT(smtp_client_chunk_open(c, pieces, 2, 1), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_write(c, head, sizeof(head) - 1), SMTP_OK);
+	CHECK_WIRE(c, "BDAT 41 LAST\r\nSubject: s\r\n\r\n");
+	n = smtp_client_chunk_passthrough(c, body, sizeof(body) - 1);
+	CHECK_INT(n, 16);                                               /* two clean lines */
+	CHECK_INT(smtp_client_output(c, &p), 0);                       /* the caller writes them */
+	CHECK_INT(smtp_client_chunk_passthrough(c, body + n, sizeof(body) - 1 - n), 0);
+	CHECK_INT(smtp_client_chunk_write(c, body + n, sizeof(body) - 1 - n), SMTP_OK);
+	CHECK_WIRE(c, "bare\r\nend\r\n");
+	CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT_LAST);
+	smtp_client_free(c);
+
+	/* a passthrough that completes a LAST chunk ends it, adding nothing */
+	c = rcpt_client(1);
+	pieces[0].data = body;
+	pieces[0].len = 16;
+	CHECK_INT(smtp_client_chunk_open(c, pieces, 1, 1), SMTP_OK);
+	CHECK_WIRE(c, "BDAT 16 LAST\r\n");
+	CHECK_INT(smtp_client_chunk_passthrough(c, body, sizeof(body) - 1), 16); /* no further than the chunk */
+	CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT_LAST);
+	CHECK_INT(smtp_client_output(c, &p), 0);
+	smtp_client_free(c);
+}
+
+/* Several chunks: the encoder's state carries from one to the next. */
+static void test_chunk_sequence(void)
+{
+	smtp_piece_t a = {"a\r", 2}, b = {"\nb", 2}, none = {NULL, 0};
+	smtp_client_t *c = rcpt_client(1);
+	ev_log log = {0};
+
+	CHECK_INT(smtp_client_chunk_open(c, &a, 1, 0), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_write(c, "a\r", 2), SMTP_OK);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT);
+	CHECK_INT(smtp_client_chunk_size(c, &b, 1, 1), 3);            /* the LF ends the CR's line end */
+	CHECK_INT(smtp_client_chunk_open(c, &b, 1, 1), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_write(c, "\nb", 2), SMTP_OK);
+	CHECK_WIRE(c, "BDAT 3\r\na\r\nBDAT 3 LAST\r\nb\r\n");
+	feed_lit(c, "250 a\r\n250 b\r\n250 2.0.0 chunk\r\n250 2.0.0 done\r\n", 3, &log);
+	CHECK_INT(log.err, 0);
+	CHECK_INT(log.n, 4);
+	CHECK_INT(log.ev[2].index, 0);
+	CHECK_INT(log.ev[3].index, 1);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_READY);
+	smtp_client_free(c);
+
+	/* a LAST chunk of no octets after a line left open: its line end only,
+	 * complete at once; a non-LAST chunk of nothing is refused */
+	c = rcpt_client(1);
+	a.data = "abc";
+	a.len = 3;
+	CHECK_INT(smtp_client_chunk_open(c, &a, 1, 0), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_write(c, "abc", 3), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_open(c, &none, 1, 0), SMTP_E_ARG);
+	CHECK_INT(smtp_client_chunk_open(c, NULL, 0, 0), SMTP_E_ARG);
+	CHECK_INT(smtp_client_chunk_open(c, NULL, 0, 1), SMTP_OK);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT_LAST);
+	CHECK_WIRE(c, "BDAT 3\r\nabcBDAT 2 LAST\r\n\r\n");
+	smtp_client_free(c);
+
+	/* an empty message */
+	c = rcpt_client(1);
+	CHECK_INT(smtp_client_chunk_open(c, NULL, 0, 1), SMTP_OK);
+	CHECK_WIRE(c, "BDAT 0 LAST\r\n");
+	CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT_LAST);
+	smtp_client_free(c);
+}
+
+/* Misuse and a server out of step: refused without a half frame, or fatal. */
+static void test_chunk_guards(void)
+{
+	smtp_piece_t p = {"ab\n", 3};
+	smtp_client_t *c = rcpt_client(1);
+	ev_log log = {0};
+	const char *out;
+	size_t before;
+
+	CHECK_INT(smtp_client_chunk_write(c, "x", 1), SMTP_E_STATE);  /* no chunk open */
+	CHECK_INT(smtp_client_chunk_open(c, &p, 1, 1), SMTP_OK);
+	before = smtp_client_output(c, &out);
+	CHECK_INT(smtp_client_chunk_write(c, "ab\nc", 4), SMTP_E_ARG);  /* past the chunk: refused */
+	CHECK_INT(smtp_client_output(c, &out), before);
+	CHECK_INT(smtp_client_error(c), 0);
+	CHECK_INT(smtp_client_chunk_write(c, "a", 1), SMTP_OK);
+	/* other octets than measured: "b\n" was measured, "\n\n" comes out longer */
+	CHECK_INT(smtp_client_chunk_write(c, "\n\n", 2), SMTP_E_ARG);
+	CHECK_INT(smtp_client_error(c), SMTP_E_ARG);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_CLOSED);
+	CHECK_INT(smtp_client_chunk_write(c, "b\n", 2), SMTP_E_ARG);    /* sticky */
+	smtp_client_free(c);
+
+	/* ...or shorter: found when the chunk's last octet is given */
+	c = rcpt_client(1);
+	p.data = "a\n\n";
+	CHECK_INT(smtp_client_chunk_open(c, &p, 1, 0), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_write(c, "ab\n", 3), SMTP_E_ARG);
+	CHECK_INT(smtp_client_error(c), SMTP_E_ARG);
+	smtp_client_free(c);
+
+	/* without pipelining, the octets follow the BDAT line before its reply */
+	c = rcpt_client(0);
+	feed_lit(c, "250 ok\r\n", 0, &log);
+	p.data = "ab\n";
+	CHECK_INT(smtp_client_chunk_open(c, &p, 1, 1), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_write(c, "ab\n", 3), SMTP_OK);
+	CHECK_WIRE(c, "BDAT 4 LAST\r\nab\r\n");
+	CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT_LAST);
+	smtp_client_free(c);
+
+	/* a reply to the chunk before its octets were all given: out of step */
+	c = rcpt_client(1);
+	memset(&log, 0, sizeof(log));
+	CHECK_INT(smtp_client_chunk_open(c, &p, 1, 1), SMTP_OK);
+	CHECK_INT(smtp_client_chunk_write(c, "a", 1), SMTP_OK);
+	feed_lit(c, "250 a\r\n250 b\r\n", 0, &log);                    /* MAIL, RCPT: fine */
+	CHECK_INT(log.err, 0);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_CHUNK);
+	feed_lit(c, "250 2.0.0 early\r\n", 0, &log);
+	CHECK_INT(log.err, SMTP_E_UNEXPECTED);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_CLOSED);
+	CHECK_INT(smtp_client_chunk_write(c, "b\n", 2), SMTP_E_UNEXPECTED);
+	smtp_client_free(c);
+
+	/* ...except 421: the server closes, the event says so */
+	c = rcpt_client(1);
+	memset(&log, 0, sizeof(log));
+	CHECK_INT(smtp_client_chunk_open(c, &p, 1, 0), SMTP_OK);
+	feed_lit(c, "250 a\r\n250 b\r\n421 4.3.0 going down\r\n", 0, &log);
+	CHECK_INT(log.err, 0);
+	CHECK_INT(log.n, 3);
+	CHECK(log.ev[2].closing);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_CLOSED);
+	CHECK_INT(smtp_client_chunk_write(c, "ab\n", 3), SMTP_E_CLOSED);
+	smtp_client_free(c);
+
+	/* a refused MAIL while the chunk is open: the chunk is still completed */
+	c = rcpt_client(1);
+	memset(&log, 0, sizeof(log));
+	CHECK_INT(smtp_client_chunk_open(c, &p, 1, 1), SMTP_OK);
+	feed_lit(c, "553 5.7.1 no\r\n550 5.1.1 no\r\n", 0, &log);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_CHUNK);
+	CHECK_INT(smtp_client_chunk_write(c, "ab\n", 3), SMTP_OK);
+	feed_lit(c, "554 5.5.1 no valid recipients\r\n", 0, &log);
+	CHECK_INT(log.err, 0);
+	CHECK_INT(log.n, 3);
+	CHECK(!log.ev[2].ok);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_READY);
+	smtp_client_free(c);
+}
+
 static void test_starttls(void)
 {
 	smtp_client_t *c;
@@ -555,6 +801,50 @@ static void test_nomem(void)
 	CHECK(completed);
 }
 
+/* The same for a chunk of pieces: out of memory refuses a step (nothing
+ * queued by it) or completes; never a crash, a leak or a half frame kept. */
+static void test_chunk_nomem(void)
+{
+	static const char head[] = "To: a@x\r\nSubject: s\r\n";
+	static const char body[] = "one\ntwo\r\n.three\rfour";
+	smtp_piece_t pieces[2] = {{head, sizeof(head) - 1}, {body, sizeof(body) - 1}};
+	long budget;
+	int completed = 0;
+
+	for (budget = 0; budget < 200 && !completed; budget++) {
+		smtp_client_t *c;
+		ev_log log = {0};
+		int rc = SMTP_OK;
+
+		smtp_test_alloc_budget = budget;
+		c = smtp_client_new();
+		if (!c) {
+			continue;
+		}
+		smtp_client_set_pipelining(c, 1);
+		feed_lit(c, "220 mx\r\n", 0, &log);
+		if (!log.err) rc = smtp_client_ehlo(c, "me", 2);
+		if (!log.err && rc == SMTP_OK) feed_steps(c, EHLO_REPLY, sizeof(EHLO_REPLY) - 1, 0, &log);
+		if (!log.err && rc == SMTP_OK) rc = smtp_client_mail(c, "s@x", 3, "", 0);
+		if (!log.err && rc == SMTP_OK) rc = smtp_client_rcpt(c, "r@x", 3, "", 0);
+		if (!log.err && rc == SMTP_OK) rc = smtp_client_chunk_open(c, pieces, 2, 1);
+		if (!log.err && rc == SMTP_OK) rc = smtp_client_chunk_write(c, head, sizeof(head) - 1);
+		if (!log.err && rc == SMTP_OK) rc = smtp_client_chunk_write(c, body, sizeof(body) - 1);
+		if (!log.err && rc == SMTP_OK) {
+			char wire[512];
+			size_t n = drain(c, wire, sizeof(wire));
+			CHECK(n > 0 && find(wire, n, "BDAT 45 LAST\r\nTo: a@x\r\nSubject: s\r\none\r\ntwo\r\n.three\r\nfour\r\n", 59) != NULL);
+			feed_lit(c, "250 a\r\n250 b\r\n250 c\r\n", 0, &log);
+			completed = !log.err && smtp_client_state(c) == SMTP_ST_READY;
+		}
+		CHECK(log.err == 0 || log.err == SMTP_E_NOMEM);
+		CHECK(rc == SMTP_OK || rc == SMTP_E_NOMEM);
+		smtp_client_free(c);
+	}
+	smtp_test_alloc_budget = -1;
+	CHECK(completed);
+}
+
 /* A persistent connection picked up again: READY at once, capabilities restored. */
 static void test_resume(void)
 {
@@ -592,10 +882,15 @@ int main(void)
 	test_guards();
 	test_refusals();
 	test_bdat();
+	test_chunk_pieces();
+	test_chunk_passthrough();
+	test_chunk_sequence();
+	test_chunk_guards();
 	test_starttls();
 	test_421_and_unexpected();
 	test_helo_fallback_and_quit();
 	test_trace();
 	test_nomem();
+	test_chunk_nomem();
 	return tap_done("client");
 }
