@@ -86,6 +86,7 @@ typedef struct {
 	double stream_timeout;       /* the stream's I/O timeout as last set, 0: unknown */
 	php_socket_t fd;             /* the stream's socket, for busy polling */
 	signed char fd_state;        /* fd: 0 not looked up yet, 1 valid, -1 none */
+	bool ack_owed;               /* bytes read since our last write: not acknowledged by data of ours */
 	/* busy polling, per command a reply answers: consecutive misses, and
 	 * how many waits to sleep through before polling again */
 	unsigned char spin_miss[SMTP_CMD__COUNT];

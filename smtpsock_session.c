@@ -25,7 +25,7 @@
 #endif
 
 #define BODY_CHUNK  (32 * 1024)     /* message octets encoded per step */
-#define BDAT_CHUNK  (256 * 1024)    /* octets framed per BDAT */
+#define BDAT_CHUNK  (1024 * 1024)   /* most octets of a string message framed per BDAT */
 #define FLUSH_AT    (32 * 1024)     /* write once this much is queued */
 #define DIRECT_MIN  (64 * 1024)     /* string bodies at least this long may bypass the buffer */
 #define PHP_SMTPSOCK_IDLE_CHECK 10.0 /* seconds idle before a NOOP checks a reused session */
@@ -551,6 +551,33 @@ static void busy_poll_slept(php_smtpsock_session *s, php_smtpsock_hrtime_t start
 
 /* ---- the pump ----------------------------------------------------------- */
 
+/*
+ * Before waiting again for a reply when part of the server's answer has
+ * already been read and nothing of ours went out since (so no data segment
+ * of ours carried the acknowledgement): acknowledge at once.
+ *
+ * A server that answers pipelined commands in several writes sends the
+ * later ones, being small, only once the earlier ones are acknowledged
+ * (Nagle; Postfix's smtpd keeps it on). Postfix flushes its pending replies
+ * whenever it needs more input, so the replies to MAIL and RCPT go out as
+ * soon as it starts reading a BDAT chunk longer than its read buffer, and
+ * the chunk's own reply later as a second write. This side, with nothing
+ * more to send, would acknowledge the first write only when its delayed-ACK
+ * timer fires: a stall of about 40 ms per message. TCP_QUICKACK (Linux)
+ * sends the owed acknowledgement now; it does nothing where nothing is owed,
+ * so a reply read in one piece costs no extra packet or system call.
+ */
+static void ack_now(php_smtpsock_session *s)
+{
+	s->ack_owed = false;
+#ifdef TCP_QUICKACK
+	if (session_fd(s)) {
+		int one = 1;
+		setsockopt(s->fd, IPPROTO_TCP, TCP_QUICKACK, (char *)&one, sizeof(one));
+	}
+#endif
+}
+
 
 
 static double now_seconds(void)
@@ -598,6 +625,7 @@ zend_result php_smtpsock_flush(php_smtpsock_session *s)
 			return FAILURE;
 		}
 		smtp_client_output_consumed(s->core, (size_t)w);
+		s->ack_owed = false;
 	}
 	return SUCCESS;
 }
@@ -655,6 +683,9 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			php_smtpsock_session_close(s);
 			return FAILURE;
 		}
+		if (s->ack_owed) {
+			ack_now(s);
+		}
 		wait_start = busy_poll(s);
 		set_timeout(s, left);
 		n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
@@ -662,6 +693,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			busy_poll_slept(s, wait_start);
 		}
 		if (n > 0) {
+			s->ack_owed = true;
 			s->last_io = now_seconds();
 			s->roff = 0;
 			s->rlen = (size_t)n;
@@ -861,6 +893,7 @@ static void attach(php_smtpsock_session *s, php_stream *stream)
 	s->stream = stream;
 	s->stream_timeout = 0;
 	s->fd_state = 0;
+	s->ack_owed = false;
 	s->roff = s->rlen = 0;
 	s->core = smtp_client_new();
 	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
@@ -1340,6 +1373,7 @@ static zend_result write_all(php_smtpsock_session *s, const char *p, size_t n)
 		}
 		p += w;
 		n -= (size_t)w;
+		s->ack_owed = false;
 	}
 	return SUCCESS;
 }
@@ -1413,55 +1447,106 @@ zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *
 	return php_smtpsock_flush(s);
 }
 
-/* Frame the body as BDAT chunks. With pipelining the chunks go out without
- * waiting; otherwise each waits for its 250. */
+/* The octets of one piece of the open BDAT chunk: long clean runs straight
+ * from the caller's string (zero-copy), the rest encoded into the output in
+ * steps, written once FLUSH_AT has gathered. A failure here leaves a chunk
+ * half sent: the session is closed. */
+static zend_result write_chunk_piece(php_smtpsock_session *s, const char *p, size_t left)
+{
+	int rc;
+
+	while (left) {
+		size_t n;
+		if (left >= DIRECT_MIN && (n = smtp_client_chunk_passthrough(s->core, p, left)) > 0) {
+			if (php_smtpsock_flush(s) == FAILURE || write_all(s, p, n) == FAILURE) {
+				return FAILURE;
+			}
+			p += n;
+			left -= n;
+			continue;
+		}
+		n = left < BODY_CHUNK ? left : BODY_CHUNK;
+		if ((rc = smtp_client_chunk_write(s->core, p, n)) != SMTP_OK) {
+			php_smtpsock_fail_core(s, "BDAT", rc);
+			php_smtpsock_session_close(s);
+			return FAILURE;
+		}
+		p += n;
+		left -= n;
+		if (maybe_flush(s) == FAILURE) {
+			return FAILURE;
+		}
+	}
+	return SUCCESS;
+}
+
+/* Frame the body as BDAT chunks. The parts (smtp_mail()'s generated
+ * headers, the caller's headers, the body) are one stream of octets: a
+ * message up to BDAT_CHUNK is one LAST chunk, a longer one is cut into equal
+ * chunks of at most BDAT_CHUNK (no small last chunk whose reply would come
+ * alone). Each chunk's size is framed up front, so its octets need no copy
+ * of their own; nothing is written per chunk, only once FLUSH_AT has
+ * gathered and when the caller waits for the replies, so a message of
+ * ordinary size goes out with its envelope in one write. With pipelining the
+ * chunks follow each other without waiting; otherwise each waits for its 250. */
 static zend_result write_bdat(php_smtpsock_session *s, php_smtpsock_body *body, bool pipe,
                               size_t *sent, smtp_event_t *final_ev, bool *have_final)
 {
-	int i, rc;
-	size_t total = 0, done = 0;
+	size_t total = 0, nchunks, k, off = 0;
+	int i, part = 0, rc;
 
 	for (i = 0; i < body->nparts; i++) {
 		total += body->lens[i];
 	}
-	for (i = 0; i < body->nparts; i++) {
-		const char *p = body->parts[i];
-		size_t left = body->lens[i];
-		while (left) {
-			size_t n = left < BDAT_CHUNK ? left : BDAT_CHUNK;
-			bool last = done + n == total;
-			if ((rc = smtp_client_bdat(s->core, p, n, last)) != SMTP_OK) {
-				php_smtpsock_fail_core(s, "BDAT", rc);
-				return FAILURE;
+	nchunks = total ? (total - 1) / BDAT_CHUNK + 1 : 1;
+	for (k = 0; k < nchunks; k++) {
+		smtp_piece_t pieces[sizeof(body->parts) / sizeof(body->parts[0])];
+		size_t need = total / nchunks + (k < total % nchunks ? 1 : 0), np = 0, j;
+		bool last = k + 1 == nchunks;
+		int pi = part;
+		size_t po = off;
+
+		/* the chunk's pieces: need octets from where the last chunk ended */
+		while (need > 0 && pi < body->nparts) {
+			size_t take = body->lens[pi] - po < need ? body->lens[pi] - po : need;
+			if (take > 0) {
+				pieces[np].data = body->parts[pi] + po;
+				pieces[np].len = take;
+				np++;
+				need -= take;
+				po += take;
 			}
-			(*sent)++;
-			p += n;
-			left -= n;
-			done += n;
-			if (!pipe) {
-				if (php_smtpsock_next_event(s, final_ev) == FAILURE) {
-					return FAILURE;
-				}
-				(*sent)--;
-				if (!final_ev->ok) {
-					php_smtpsock_fail_reply(s, "message refused", final_ev->reply);
-					return FAILURE;
-				}
-				if (final_ev->last) {
-					*have_final = true;
-					return SUCCESS;
-				}
-			} else if (php_smtpsock_flush(s) == FAILURE) {
-				return FAILURE;
+			if (po == body->lens[pi]) {
+				pi++;
+				po = 0;
 			}
 		}
-	}
-	if (total == 0) {
-		if ((rc = smtp_client_bdat(s->core, "", 0, 1)) != SMTP_OK) {
+		if ((rc = smtp_client_chunk_open(s->core, pieces, np, last)) != SMTP_OK) {
 			php_smtpsock_fail_core(s, "BDAT", rc);
 			return FAILURE;
 		}
 		(*sent)++;
+		for (j = 0; j < np; j++) {
+			if (write_chunk_piece(s, pieces[j].data, pieces[j].len) == FAILURE) {
+				return FAILURE;
+			}
+		}
+		part = pi;
+		off = po;
+		if (!pipe) {
+			if (php_smtpsock_next_event(s, final_ev) == FAILURE) {
+				return FAILURE;
+			}
+			(*sent)--;
+			if (!final_ev->ok) {
+				php_smtpsock_fail_reply(s, "message refused", final_ev->reply);
+				return FAILURE;
+			}
+			if (final_ev->last) {
+				*have_final = true;
+				return SUCCESS;
+			}
+		}
 	}
 	return SUCCESS;
 }
