@@ -42,6 +42,7 @@ PHP_PARTS=(cli dev mbstring intl xml)
 # scripts/install-deps.sh on the host.
 TOOLS=(
     make gcc libc6-dev          # phpize builds; C unit tests (make CC=gcc check)
+    clang                       # the extension built with clang -Werror (scripts/lint.sh --build-only)
     postfix dovecot-core        # the real SMTP server (+ SASL) of the PHPT tests
     python3-aiosmtpd            # AUTH test server (tests/inc/auth_server.py)
     openssl ca-certificates     # test certificates
