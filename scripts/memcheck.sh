@@ -1,39 +1,66 @@
 #!/usr/bin/env bash
 # The PHPT suite under memory checkers, as root on Debian 12:
 #
-#   bash scripts/memcheck.sh debug      [tests/foo.phpt ...]
-#   bash scripts/memcheck.sh valgrind   [tests/foo.phpt ...]
+#   bash scripts/memcheck.sh debug [--php 8.2|8.6] [tests/foo.phpt ...]
+#   bash scripts/memcheck.sh valgrind              [tests/foo.phpt ...]
 #
-# debug:    a debug thread-safe PHP 8.2 (scripts/debug-php.sh, built once and
-#           cached outside the checkout) runs every test with the extension
-#           built against that PHP's own phpize/php-config. Fails on any test
+# debug:    a debug thread-safe PHP of the branch --php names (default 8.2;
+#           scripts/debug-php.sh builds it once from Debian's source package
+#           and caches it outside the checkout, each branch apart) runs every
+#           test with the extension built against that PHP's own
+#           phpize/php-config (with -Wall -Wextra -Werror, scripts/build.sh),
+#           under run-tests.php of the same PHP version. Fails on any test
 #           failure and on any leak report ("Freeing 0x... (n bytes)") or
 #           assertion failure the engine writes to the stderr of any PHP
 #           process of a test (the PHP processes a test starts included),
 #           even when the test discards that output or its expected output
-#           would have matched it.
-# valgrind: the release PHP (php on PATH) with the extension built by
-#           scripts/build.sh runs every test under valgrind memcheck
+#           would have matched it. Fails too when that PHP cannot be built
+#           (8.6 needs its source tarball: see scripts/debug-php.sh) or the
+#           extension does not compile against it.
+# valgrind: the release PHP (php on PATH, Debian's 8.2) with the extension
+#           built by scripts/build.sh runs every test under valgrind memcheck
 #           (run-tests.php -m, USE_ZEND_ALLOC=0, pcre.jit=0), and so do the
 #           PHP processes a test starts with the extension loaded; any
 #           valgrind error, and any block the test process definitely lost,
 #           fails the test.
 #
 # Either way the extension is built in a scratch copy of the sources: the
-# tree (and its release build) is not touched. One private Postfix instance
-# serves all tests, as in tests/run.sh. The last line is
-# "N passed, M failed[, K skipped]"; the exit status is 1 on any failure.
+# tree (and its release build) is not touched. Tests run two at a time
+# (run-tests.php -j2; 8.6's would otherwise pick a worker count itself). One
+# private Postfix instance serves all tests, as in tests/run.sh. The last
+# line is "N passed, M failed[, K skipped]"; the exit status is 1 on any
+# failure.
 set -euo pipefail
 
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
+usage() {
+    echo "usage: bash scripts/memcheck.sh debug [--php 8.2|8.6] [tests/foo.phpt ...]" >&2
+    echo "       bash scripts/memcheck.sh valgrind [tests/foo.phpt ...]" >&2
+    exit 2
+}
 MODE="${1:-}"
 case "$MODE" in
     debug|valgrind) shift ;;
-    *)
-        echo "usage: bash scripts/memcheck.sh debug|valgrind [tests/foo.phpt ...]" >&2
-        exit 2
+    *) usage ;;
+esac
+PHP_BRANCH=""   # debug mode: the branch of the debug PHP (scripts/debug-php.sh), default 8.2
+case "${1:-}" in
+    --php=*) PHP_BRANCH="${1#--php=}"; shift ;;
+    --php)
+        [[ $# -ge 2 ]] || usage
+        PHP_BRANCH="$2"
+        shift 2
         ;;
+esac
+if [[ -n "$PHP_BRANCH" && "$MODE" == valgrind ]]; then
+    echo "memcheck.sh: valgrind mode runs the release PHP on PATH; --php is for debug mode" >&2
+    usage
+fi
+PHP_BRANCH="${PHP_BRANCH:-8.2}"
+case "$PHP_BRANCH" in
+    8.2|8.6) ;;
+    *) echo "memcheck.sh: no debug PHP $PHP_BRANCH (scripts/debug-php.sh builds 8.2 and 8.6)" >&2; usage ;;
 esac
 args=()
 for a in "$@"; do
@@ -49,7 +76,9 @@ failed=0
 skipped=0
 notes=()
 
-phase() { printf '\n===== memcheck %s: %s =====\n' "$MODE" "$*"; }
+LABEL="$MODE"
+[[ "$MODE" == valgrind ]] || LABEL="debug PHP $PHP_BRANCH"
+phase() { printf '\n===== memcheck %s: %s =====\n' "$LABEL" "$*"; }
 note() {
     notes+=("$*")
     printf 'memcheck: %s\n' "$*"
@@ -90,9 +119,9 @@ bash "$ROOT/scripts/install-deps.sh"
 
 RUNNER_PHP="$(command -v php)"   # runs run-tests.php itself
 if [[ "$MODE" == debug ]]; then
-    phase "debug ZTS PHP (scripts/debug-php.sh)"
-    if ! PREFIX="$(bash "$ROOT/scripts/debug-php.sh" --prefix)"; then
-        note "could not build the debug PHP"
+    phase "debug ZTS PHP $PHP_BRANCH (scripts/debug-php.sh)"
+    if ! PREFIX="$(bash "$ROOT/scripts/debug-php.sh" --prefix "$PHP_BRANCH")"; then
+        note "could not build the debug PHP $PHP_BRANCH (scripts/debug-php.sh $PHP_BRANCH)"
         failed=$((failed + 1))
         finish
         exit 1
@@ -142,8 +171,16 @@ else
 fi
 
 # ---------------------------------------------------------------- PHPT
-RUN_TESTS="$(php-config --extension-dir 2>/dev/null || echo /usr/lib/php/20220829)/build/run-tests.php"
-[[ -f "$RUN_TESTS" ]] || RUN_TESTS=/usr/lib/php/20220829/build/run-tests.php
+# run-tests.php of the PHP under test (debug-php.sh installs the debug PHP's
+# own), run by the release PHP. Pass -j explicitly: from 8.6 on run-tests.php
+# runs in parallel by default with as many workers as it likes.
+RUN_TESTS=""
+if [[ "$MODE" == debug && -f "$PREFIX/lib/php/build/run-tests.php" ]]; then
+    RUN_TESTS="$PREFIX/lib/php/build/run-tests.php"
+else
+    RUN_TESTS="$(php-config --extension-dir 2>/dev/null || echo /usr/lib/php/20220829)/build/run-tests.php"
+    [[ -f "$RUN_TESTS" ]] || RUN_TESTS=/usr/lib/php/20220829/build/run-tests.php
+fi
 
 rt_args=(-q -j2 --show-diff -W "$WORK/results" -d "extension=$EXT")
 
@@ -210,7 +247,7 @@ else
     rt_args+=("$ROOT/tests")
 fi
 
-phase "PHPT tests ($TEST_PHP)"
+phase "PHPT tests ($TEST_PHP, $RUN_TESTS)"
 rt_rc=0
 env "${env_extra[@]}" TEST_PHP_EXECUTABLE="$TEST_EXECUTABLE" NO_INTERACTION=1 REPORT_EXIT_STATUS=1 \
     "$RUNNER_PHP" "$RUN_TESTS" "${rt_args[@]}" 2>&1 | tee "$WORK/phpt.log" || rt_rc=$?
