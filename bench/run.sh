@@ -1,14 +1,26 @@
 #!/usr/bin/env bash
 # The side-by-side benchmark in one command (Debian 12, as root):
 #
-#   bash bench/run.sh
+#   bash bench/run.sh             the whole matrix against smtp-sink
+#   bash bench/run.sh chunking    smtp_mail() beside send() against a CHUNKING
+#                                 server (the test Postfix) and smtp-sink, on
+#                                 loopback and through bench/delay_proxy
 #
 # Installs the packages it needs, builds the extension (scripts/build.sh),
 # starts one smtp-sink on a free loopback port, runs bench/bench.php (the
 # matrix, callgrind, memory, persistence), writes bench/RESULTS.md and prints
-# it. The sink (and anything else started here) is stopped on exit, by pid.
+# it. "chunking" also builds bench/delay_proxy.c, starts a private Postfix
+# (tests/inc/postfix-instance.sh) and runs bench/chunking.php instead, which
+# writes bench/RESULTS-chunking.md. Everything started here is stopped on
+# exit, by pid (Postfix by its own stop command).
 # Tuning knobs (BENCH_RUNS, BENCH_SECONDS, ...) are listed in bench/README.md.
 set -euo pipefail
+
+PART="${1:-all}"
+case "$PART" in
+    all|chunking) ;;
+    *) echo "usage: bash bench/run.sh [chunking]" >&2; exit 2 ;;
+esac
 
 STARTED="$(date +%s.%N)"
 ROOT="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -51,17 +63,22 @@ id postfix >/dev/null 2>&1 || { echo "bench: user postfix missing (smtp-sink -u 
 
 echo "== building the extension"
 bash "$ROOT/scripts/build.sh"
-EXT="$ROOT/modules/smtpsock.so"
+# BENCH_EXT: measure another build of the extension (e.g. an older commit's)
+EXT="${BENCH_EXT:-$ROOT/modules/smtpsock.so}"
 [[ -f "$EXT" ]] || { echo "bench: $EXT was not built" >&2; exit 1; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/smtpsock-bench.XXXXXX")"
 chmod 755 "$WORK"
 SINK_PID=""
+PFDIR=""
 cleanup() {
     local rc=$?
     if [[ -n "$SINK_PID" ]] && kill -0 "$SINK_PID" 2>/dev/null; then
         kill "$SINK_PID" 2>/dev/null || true
         wait "$SINK_PID" 2>/dev/null || true
+    fi
+    if [[ -n "$PFDIR" ]]; then
+        bash "$ROOT/tests/inc/postfix-instance.sh" stop "$PFDIR" >/dev/null 2>&1 || true
     fi
     if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
         echo "bench: work files kept in $WORK" >&2
@@ -120,6 +137,22 @@ from bench@example.org
 account default : bench
 EOF
 umask 022
+
+if [[ "$PART" == chunking ]]; then
+    echo "== building bench/delay_proxy.c"
+    gcc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/delay_proxy" "$ROOT/bench/delay_proxy.c"
+    echo "== starting the test Postfix (CHUNKING)"
+    PFDIR="$WORK/postfix"
+    pfport="$(POSTFIX_INSTANCE_IPV6=0 bash "$ROOT/tests/inc/postfix-instance.sh" start "$PFDIR")"
+    echo "Postfix on 127.0.0.1:$pfport (maildir $PFDIR/Maildir)"
+    echo "== running the chunking cells (see $WORK/chunking/ for every run)"
+    "$PHP" "$ROOT/bench/chunking.php" \
+        --ext="$EXT" --work="$WORK" --sink-port="$PORT" --sink-out="$WORK/sink.out" \
+        --postfix-dir="$PFDIR" --proxy="$WORK/delay_proxy" --results="$ROOT/bench/RESULTS-chunking.md" \
+        --command="${BENCH_COMMAND:-bash bench/run.sh chunking}" --started="$STARTED"
+    echo "== written to bench/RESULTS-chunking.md"
+    exit 0
+fi
 
 echo "== running the matrix (see $WORK/bench.log for every run)"
 "$PHP" "$ROOT/bench/bench.php" \
