@@ -87,6 +87,7 @@ typedef struct {
 	php_socket_t fd;             /* the stream's socket, for busy polling */
 	signed char fd_state;        /* fd: 0 not looked up yet, 1 valid, -1 none */
 	bool ack_owed;               /* bytes read since our last write: not acknowledged by data of ours */
+	bool own_context;            /* cfg.context is the session's own copy (session_context()) */
 	/* busy polling, per command a reply answers: consecutive misses, and
 	 * how many waits to sleep through before polling again */
 	unsigned char spin_miss[SMTP_CMD__COUNT];

@@ -816,22 +816,61 @@ static bool parse_host(const char *p, size_t len, zend_long default_port, host_s
 	return true;
 }
 
+/* A copy of a context's options, two levels deep (wrapper => options), so
+ * that what the session sets on its copy never reaches the original. */
+static void copy_context_options(php_stream_context *to, const php_stream_context *from)
+{
+	zend_string *wrapper;
+	zval *opts;
+
+	if (Z_TYPE(from->options) != IS_ARRAY) {
+		return;
+	}
+	ZEND_HASH_FOREACH_STR_KEY_VAL(Z_ARRVAL(from->options), wrapper, opts) {
+		zval copy;
+		if (!wrapper) {
+			continue;
+		}
+		ZVAL_DEREF(opts);
+		if (Z_TYPE_P(opts) == IS_ARRAY) {
+			ZVAL_ARR(&copy, zend_array_dup(Z_ARRVAL_P(opts)));
+		} else {
+			ZVAL_COPY(&copy, opts);
+		}
+		zend_hash_update(Z_ARRVAL(to->options), wrapper, &copy);
+	} ZEND_HASH_FOREACH_END();
+}
+
+/* The session's stream context, made at its first connection: a copy of the
+ * user's context option (its ssl options apply; the user's own context is
+ * never changed), or a new one with verify_peer from the settings. Either way
+ * the stream layer reports problems on it as warnings, which the driver
+ * captures (php_smtpsock_context_errors_as_warnings: PHP 8.6's error_mode
+ * and error_store). It replaces cfg.context, which holds its reference. */
 static php_stream_context *session_context(php_smtpsock_session *s)
 {
-	php_stream_context *ctx;
+	php_stream_context *ctx, *user = NULL;
 	zval v;
 
-	if (Z_TYPE(s->cfg.context) == IS_RESOURCE) {
+	if (s->own_context) {
 		return php_stream_context_from_zval(&s->cfg.context, 0);
 	}
+	if (Z_TYPE(s->cfg.context) == IS_RESOURCE) {
+		user = php_stream_context_from_zval(&s->cfg.context, 0);
+	}
 	ctx = php_stream_context_alloc();
-	if (!s->cfg.verify_peer) {
+	if (user) {
+		copy_context_options(ctx, user);
+	} else if (!s->cfg.verify_peer) {
 		ZVAL_FALSE(&v);
 		php_stream_context_set_option(ctx, "ssl", "verify_peer", &v);
 		php_stream_context_set_option(ctx, "ssl", "verify_peer_name", &v);
 	}
+	php_smtpsock_context_errors_as_warnings(ctx);
 	/* the session's zval owns the new context's one reference */
+	zval_ptr_dtor(&s->cfg.context);
 	ZVAL_RES(&s->cfg.context, ctx->res);
+	s->own_context = true;
 	return ctx;
 }
 
