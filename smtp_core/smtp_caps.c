@@ -61,7 +61,8 @@ unsigned smtp_auth_mech_bit(const char *name, size_t len)
 		{ "LOGIN", SMTP_AUTH_LOGIN },
 		{ "CRAM-MD5", SMTP_AUTH_CRAM_MD5 },
 		{ "XOAUTH2", SMTP_AUTH_XOAUTH2 },
-		{ "SCRAM-SHA-256", SMTP_AUTH_SCRAM_SHA_256 }
+		{ "SCRAM-SHA-256", SMTP_AUTH_SCRAM_SHA_256 },
+		{ "OAUTHBEARER", SMTP_AUTH_OAUTHBEARER }
 	};
 	size_t i;
 

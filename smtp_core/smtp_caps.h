@@ -31,6 +31,7 @@
 #define SMTP_AUTH_CRAM_MD5       (1u << 2)
 #define SMTP_AUTH_XOAUTH2        (1u << 3)
 #define SMTP_AUTH_SCRAM_SHA_256  (1u << 4)
+#define SMTP_AUTH_OAUTHBEARER    (1u << 5)
 
 typedef struct {
 	char *keyword;   /* upper case, NUL-terminated */

@@ -27,6 +27,8 @@ const char *smtp_strerror(int err)
 		return "more AUTH challenges than the mechanism has";
 	case SMTP_E_SASL_INCOMPLETE:
 		return "the server accepted AUTH without proving it knows the password";
+	case SMTP_E_SASL_AFTER_ERROR:
+		return "the server accepted AUTH after reporting an error";
 	default:                    return "unknown error";
 	}
 }

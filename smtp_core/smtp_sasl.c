@@ -2,7 +2,8 @@
  * smtp_sasl: SMTP AUTH client mechanisms (see smtp_sasl.h).
  *
  * Every challenge is untrusted: it is bounded, checked to be base64 here
- * (before the embedding program's decoder sees it) and parsed strictly.
+ * (before the embedding program's decoder sees it) and parsed strictly
+ * (OAUTHBEARER's JSON error object by a bounded scanner of its own).
  * Buffers that hold a secret are sized once before the secret is written
  * (so that no realloc leaves a copy behind) and wiped before release.
  *
@@ -17,13 +18,20 @@
 #include <string.h>
 
 #define ALL_MECHS (SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_XOAUTH2 | \
-                   SMTP_AUTH_SCRAM_SHA_256)
+                   SMTP_AUTH_SCRAM_SHA_256 | SMTP_AUTH_OAUTHBEARER)
+/* The mechanisms whose secret is a bearer token rather than a password. */
+#define TOKEN_MECHS (SMTP_AUTH_XOAUTH2 | SMTP_AUTH_OAUTHBEARER)
 
 /* Octets of random input to the SCRAM client nonce (32 base64 characters). */
 #define SCRAM_NONCE_RAW 24
 #define SCRAM_NONCE_MAX 64
 #define SCRAM_KEY_LEN   32
 #define SCRAM_MAX_ITER  1000000u
+
+/* OAUTHBEARER: the longest host sent as "host=" (a DNS name has at most 253). */
+#define OAUTH_HOST_MAX 255
+/* OAUTHBEARER: how deeply the error challenge's JSON may nest. */
+#define JSON_MAX_DEPTH 16
 
 /* Where an exchange stands. */
 enum {
@@ -54,6 +62,13 @@ struct smtp_sasl {
 	size_t first_bare_len;
 	unsigned char server_sig[SCRAM_KEY_LEN];
 	int verified;            /* server-final v= matched */
+	/* OAUTHBEARER */
+	char *host;              /* "host=" value, NUL-terminated; NULL: none */
+	size_t host_len;
+	unsigned port;           /* "port=" value; 0: none */
+	smtp_sasl_oauth_t oauth; /* what the error challenge said (NONE: no error challenge) */
+	const char *oauth_problem;               /* static text when MALFORMED */
+	char status[SMTP_SASL_STATUS_MAX + 1];   /* the status when STATUS, NUL-terminated */
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -255,8 +270,14 @@ unsigned smtp_sasl_choose(unsigned offered, unsigned allowed)
 			return order[i];
 		}
 	}
-	if ((allowed & ALL_MECHS) == SMTP_AUTH_XOAUTH2 && (offered & SMTP_AUTH_XOAUTH2)) {
-		return SMTP_AUTH_XOAUTH2;
+	/* a token is not a password: token mechanisms only when nothing else is allowed */
+	if ((allowed & ALL_MECHS) != 0 && (allowed & ALL_MECHS & ~TOKEN_MECHS) == 0) {
+		if (usable & SMTP_AUTH_OAUTHBEARER) {
+			return SMTP_AUTH_OAUTHBEARER;
+		}
+		if (usable & SMTP_AUTH_XOAUTH2) {
+			return SMTP_AUTH_XOAUTH2;
+		}
 	}
 	return 0;
 }
@@ -269,6 +290,7 @@ const char *smtp_sasl_mech_name(unsigned mech)
 	case SMTP_AUTH_CRAM_MD5:      return "CRAM-MD5";
 	case SMTP_AUTH_XOAUTH2:       return "XOAUTH2";
 	case SMTP_AUTH_SCRAM_SHA_256: return "SCRAM-SHA-256";
+	case SMTP_AUTH_OAUTHBEARER:   return "OAUTHBEARER";
 	default:                      return NULL;
 	}
 }
@@ -324,8 +346,48 @@ void smtp_sasl_free(smtp_sasl_t *s)
 	free_secret(&s->user, &s->user_len);
 	free_secret(&s->pass, &s->pass_len);
 	free_secret(&s->first_bare, &s->first_bare_len);
+	free_secret(&s->host, &s->host_len);
 	wipe(s, sizeof(*s));
 	smtp_free(s);
+}
+
+/* Printable ASCII without space: VCHAR (RFC 5234). */
+static int is_vchar(unsigned char c)
+{
+	return c >= 0x21 && c <= 0x7e;
+}
+
+int smtp_sasl_set_server(smtp_sasl_t *s, const char *host, size_t host_len, unsigned port)
+{
+	char *copy = NULL;
+	size_t i;
+
+	if (s == NULL) {
+		return SMTP_E_NOMEM;
+	}
+	if (s->state == ST_FAILED) {
+		return s->err;
+	}
+	if (s->state != ST_NEW) {
+		return SMTP_E_STATE;
+	}
+	if (port > 65535 || (host == NULL && host_len > 0) ||
+	    (host != NULL && (host_len == 0 || host_len > OAUTH_HOST_MAX))) {
+		return fail(s, SMTP_E_ARG);
+	}
+	for (i = 0; host != NULL && i < host_len; i++) {
+		if (!is_vchar((unsigned char)host[i])) {
+			return fail(s, SMTP_E_ARG);
+		}
+	}
+	if (host != NULL && (copy = copy_secret(host, host_len)) == NULL) {
+		return fail(s, SMTP_E_NOMEM);
+	}
+	free_secret(&s->host, &s->host_len);
+	s->host = copy;
+	s->host_len = copy != NULL ? host_len : 0;
+	s->port = port;
+	return SMTP_OK;
 }
 
 #ifdef SMTP_SASL_TEST_HOOKS
@@ -375,15 +437,119 @@ static int check_creds(const smtp_sasl_t *s)
 			return SMTP_E_ARG;
 		}
 		break;
+	case SMTP_AUTH_OAUTHBEARER: {
+		/* ^A separates the fields; a bearer token is a b64token (RFC 6750
+		 * section 2.1): printable ASCII, no space */
+		size_t i;
+
+		if (s->pass_len == 0 || has_octet(s->user, s->user_len, '\x01')) {
+			return SMTP_E_ARG;
+		}
+		for (i = 0; i < s->pass_len; i++) {
+			if (!is_vchar((unsigned char)s->pass[i])) {
+				return SMTP_E_ARG;
+			}
+		}
+		break;
+	}
 	default:
 		break;
 	}
 	return SMTP_OK;
 }
 
-/* ---- PLAIN, XOAUTH2: the client's message ------------------------------- */
+/* ---- PLAIN, XOAUTH2, OAUTHBEARER: the client's message -------------------- */
 
-/* The raw (not yet base64) message of PLAIN or XOAUTH2 into raw (sized once). */
+/* Decimal digits of port (1 to 65535) into out; their number. */
+static size_t port_digits(unsigned port, char out[5])
+{
+	char tmp[5];
+	size_t n = 0, i;
+
+	do {
+		tmp[n++] = (char)('0' + port % 10);
+		port /= 10;
+	} while (port > 0 && n < sizeof(tmp));
+	for (i = 0; i < n; i++) {
+		out[i] = tmp[n - 1 - i];
+	}
+	return n;
+}
+
+/* Size of the user name as an RFC 5801 saslname: ',' and '=' become "=2C"
+ * and "=3D". */
+static size_t saslname_len(const char *p, size_t len)
+{
+	size_t i, n = len;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == ',' || p[i] == '=') {
+			n += 2;
+		}
+	}
+	return n;
+}
+
+/* Size of the OAUTHBEARER initial client response (RFC 7628 section 3.1). */
+static size_t oauth_message_len(const smtp_sasl_t *s)
+{
+	size_t n = 4 + saslname_len(s->user, s->user_len) + 2;   /* "n,a=" user "," ^A */
+
+	if (s->host != NULL) {
+		n += 5 + s->host_len + 1;                             /* "host=" host ^A */
+	}
+	if (s->port != 0) {
+		char digits[5];
+
+		n += 5 + port_digits(s->port, digits) + 1;            /* "port=" port ^A */
+	}
+	return n + 12 + s->pass_len + 2;                          /* "auth=Bearer " token ^A ^A */
+}
+
+/* The OAUTHBEARER initial client response into raw (sized once):
+ * gs2-header "n,a=" saslname "," (no channel binding; the user name as
+ * authorization identity), ^A, then "key=value" ^A for host, port and auth,
+ * then a closing ^A. */
+static int oauth_message(const smtp_sasl_t *s, smtp_buf_t *raw)
+{
+	size_t i, start;
+	int rc;
+
+	if ((rc = smtp_buf_reserve(raw, oauth_message_len(s))) != SMTP_OK) {
+		return rc;
+	}
+	smtp_buf_append(raw, "n,a=", 4);
+	for (i = start = 0; i <= s->user_len; i++) {
+		if (i == s->user_len || s->user[i] == ',' || s->user[i] == '=') {
+			smtp_buf_append(raw, s->user + start, i - start);
+			if (i < s->user_len) {
+				smtp_buf_append(raw, s->user[i] == ',' ? "=2C" : "=3D", 3);
+			}
+			start = i + 1;
+		}
+	}
+	smtp_buf_append(raw, ",\x01", 2);
+	if (s->host != NULL) {
+		smtp_buf_append(raw, "host=", 5);
+		smtp_buf_append(raw, s->host, s->host_len);
+		smtp_buf_append(raw, "\x01", 1);
+	}
+	if (s->port != 0) {
+		char digits[5];
+		size_t nd = port_digits(s->port, digits);
+
+		smtp_buf_append(raw, "port=", 5);
+		smtp_buf_append(raw, digits, nd);
+		smtp_buf_append(raw, "\x01", 1);
+	}
+	smtp_buf_append(raw, "auth=Bearer ", 12);
+	smtp_buf_append(raw, s->pass, s->pass_len);
+	smtp_buf_append(raw, "\x01\x01", 2);
+	return SMTP_OK;
+}
+
+/* The raw (not yet base64) message of PLAIN, XOAUTH2 or OAUTHBEARER into raw
+ * (sized once). */
 static int build_message(const smtp_sasl_t *s, smtp_buf_t *raw)
 {
 	static const char nul = '\0';
@@ -399,6 +565,9 @@ static int build_message(const smtp_sasl_t *s, smtp_buf_t *raw)
 		smtp_buf_append(raw, &nul, 1);
 		smtp_buf_append(raw, s->pass, s->pass_len);
 		return SMTP_OK;
+	}
+	if (s->mech == SMTP_AUTH_OAUTHBEARER) {
+		return oauth_message(s, raw);
 	}
 	/* XOAUTH2: "user=" user ^A "auth=Bearer " token ^A ^A */
 	if ((rc = smtp_buf_reserve(raw, s->user_len + s->pass_len + 20)) != SMTP_OK) {
@@ -495,7 +664,7 @@ static int scram_client_first(smtp_sasl_t *s)
 	return SMTP_OK;
 }
 
-/* The client's first message (PLAIN, XOAUTH2, SCRAM) into raw, not yet base64. */
+/* The client's first message (PLAIN, XOAUTH2, OAUTHBEARER, SCRAM) into raw, not yet base64. */
 static int client_message(const smtp_sasl_t *s, smtp_buf_t *raw)
 {
 	int rc;
@@ -519,6 +688,7 @@ static size_t client_message_len(const smtp_sasl_t *s)
 	case SMTP_AUTH_PLAIN:         return s->user_len + s->pass_len + 2;
 	case SMTP_AUTH_XOAUTH2:       return s->user_len + s->pass_len + 20;
 	case SMTP_AUTH_SCRAM_SHA_256: return 3 + s->first_bare_len;
+	case SMTP_AUTH_OAUTHBEARER:   return oauth_message_len(s);
 	default:                      return 0;
 	}
 }
@@ -551,7 +721,8 @@ int smtp_sasl_start(smtp_sasl_t *s, size_t max_line, smtp_buf_t *line, const cha
 		{ SMTP_AUTH_LOGIN, "AUTH LOGIN", "AUTH LOGIN ***" },
 		{ SMTP_AUTH_CRAM_MD5, "AUTH CRAM-MD5", "AUTH CRAM-MD5 ***" },
 		{ SMTP_AUTH_XOAUTH2, "AUTH XOAUTH2", "AUTH XOAUTH2 ***" },
-		{ SMTP_AUTH_SCRAM_SHA_256, "AUTH SCRAM-SHA-256", "AUTH SCRAM-SHA-256 ***" }
+		{ SMTP_AUTH_SCRAM_SHA_256, "AUTH SCRAM-SHA-256", "AUTH SCRAM-SHA-256 ***" },
+		{ SMTP_AUTH_OAUTHBEARER, "AUTH OAUTHBEARER", "AUTH OAUTHBEARER ***" }
 	};
 	const char *bare = "AUTH", *with_ir = "AUTH ***";
 	size_t i, bare_len, ir_len = 0, longest;
@@ -887,7 +1058,7 @@ static int scram_server_final(smtp_sasl_t *s, const char *msg, size_t len)
 	return rc;
 }
 
-/* ---- step ------------------------------------------------------------------ */
+/* ---- mechanism steps ---------------------------------------------------------- */
 
 /* CRAM-MD5: base64(user SP hex(HMAC-MD5(password, challenge))). */
 static int cram_response(smtp_sasl_t *s, const char *challenge, size_t challenge_len, smtp_buf_t *line)
@@ -925,7 +1096,8 @@ static int cram_response(smtp_sasl_t *s, const char *challenge, size_t challenge
 	return rc;
 }
 
-/* One 334 for the mechanism; ch is the decoded challenge. */
+/* One 334 for the mechanism; ch is the decoded challenge. *empty is set when
+ * the response is an empty line. */
 static int step_mech(smtp_sasl_t *s, unsigned k, const smtp_buf_t *ch, smtp_buf_t *line, int *empty)
 {
 	size_t chlen = smtp_buf_size(ch);
@@ -982,6 +1154,18 @@ static int step_mech(smtp_sasl_t *s, unsigned k, const smtp_buf_t *ch, smtp_buf_
 		s->state = ST_DONE;
 		return respond_empty(line);
 
+	case SMTP_AUTH_OAUTHBEARER:
+		/* only the empty 334 that asks for the credentials comes here (the
+		 * error challenge after them goes to oauth_error_step()) */
+		if (s->sent_ir || k > 0) {
+			return SMTP_E_SASL_STEP;
+		}
+		if (chlen != 0) {
+			return SMTP_E_SASL_CHALLENGE;
+		}
+		s->creds_sent = 1;
+		return message_response(s, line);
+
 	case SMTP_AUTH_SCRAM_SHA_256: {
 		/* the stages: [empty 334 -> client-first], server-first, server-final */
 		unsigned stage = s->sent_ir ? k + 1 : k;
@@ -1014,9 +1198,392 @@ static int step_mech(smtp_sasl_t *s, unsigned k, const smtp_buf_t *ch, smtp_buf_
 	}
 }
 
+/* ---- OAUTHBEARER: the error challenge ---------------------------------------- */
+
+/* A bounded JSON scanner (RFC 8259) for the server's error object: it checks
+ * the syntax of the whole text, nesting at most JSON_MAX_DEPTH deep, and
+ * copies out nothing but the top-level "status" string. Every step advances
+ * p towards end, so the work is linear in the (line-bounded) input. The
+ * octets of strings are not checked to be UTF-8. */
+typedef struct {
+	const unsigned char *p, *end;
+	unsigned depth;
+	int too_deep;
+} json_t;
+
+static void json_ws(json_t *j)
+{
+	while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r')) {
+		j->p++;
+	}
+}
+
+static int json_hex(unsigned char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	if (c >= 'A' && c <= 'F') {
+		return c - 'A' + 10;
+	}
+	return -1;
+}
+
+static int json_digit(const json_t *j)
+{
+	return j->p < j->end && *j->p >= '0' && *j->p <= '9';
+}
+
+/* A string at p. Its decoded octets go to out[0..cap) when out is not NULL,
+ * *out_len gets their number (cap + 1 when they did not fit); every
+ * character beyond U+007F (raw or escaped) is stored as 0x80, which is
+ * enough to compare with an ASCII name and to refuse as a status. 1 when
+ * well-formed. */
+static int json_string(json_t *j, char *out, size_t cap, size_t *out_len)
+{
+	size_t n = 0;
+
+	if (j->p >= j->end || *j->p != '"') {
+		return 0;
+	}
+	j->p++;
+	while (j->p < j->end) {
+		unsigned c = *j->p++;
+
+		if (c == '"') {
+			if (out_len != NULL) {
+				*out_len = n;
+			}
+			return 1;
+		}
+		if (c < 0x20) {
+			return 0;   /* control characters must be escaped */
+		}
+		if (c == '\\') {
+			if (j->p >= j->end) {
+				return 0;
+			}
+			c = *j->p++;
+			switch (c) {
+			case '"': case '\\': case '/': break;
+			case 'b': c = '\b'; break;
+			case 'f': c = '\f'; break;
+			case 'n': c = '\n'; break;
+			case 'r': c = '\r'; break;
+			case 't': c = '\t'; break;
+			case 'u': {
+				unsigned v = 0;
+				int i;
+
+				if (j->end - j->p < 4) {
+					return 0;
+				}
+				for (i = 0; i < 4; i++) {
+					int h = json_hex(j->p[i]);
+
+					if (h < 0) {
+						return 0;
+					}
+					v = v << 4 | (unsigned)h;
+				}
+				j->p += 4;
+				c = v < 0x80 ? v : 0x80;
+				break;
+			}
+			default:
+				return 0;
+			}
+		} else if (c >= 0x80) {
+			c = 0x80;
+		}
+		if (out != NULL) {
+			if (n < cap) {
+				out[n] = (char)c;
+			}
+			if (n <= cap) {
+				n++;
+			}
+		}
+	}
+	return 0;   /* unterminated */
+}
+
+static int json_number(json_t *j)
+{
+	if (j->p < j->end && *j->p == '-') {
+		j->p++;
+	}
+	if (!json_digit(j)) {
+		return 0;
+	}
+	if (*j->p++ != '0') {
+		while (json_digit(j)) {
+			j->p++;
+		}
+	}
+	if (j->p < j->end && *j->p == '.') {
+		j->p++;
+		if (!json_digit(j)) {
+			return 0;
+		}
+		while (json_digit(j)) {
+			j->p++;
+		}
+	}
+	if (j->p < j->end && (*j->p == 'e' || *j->p == 'E')) {
+		j->p++;
+		if (j->p < j->end && (*j->p == '+' || *j->p == '-')) {
+			j->p++;
+		}
+		if (!json_digit(j)) {
+			return 0;
+		}
+		while (json_digit(j)) {
+			j->p++;
+		}
+	}
+	return 1;
+}
+
+static int json_literal(json_t *j, const char *word, size_t n)
+{
+	if ((size_t)(j->end - j->p) < n || memcmp(j->p, word, n) != 0) {
+		return 0;
+	}
+	j->p += n;
+	return 1;
+}
+
+static int json_value(json_t *j);
+
+/* An object or array at p (the caller saw '{' or '['). */
+static int json_container(json_t *j)
+{
+	unsigned char close = *j->p == '{' ? '}' : ']';
+
+	if (j->depth >= JSON_MAX_DEPTH) {
+		j->too_deep = 1;
+		return 0;
+	}
+	j->depth++;
+	j->p++;
+	json_ws(j);
+	if (j->p < j->end && *j->p == close) {
+		j->p++;
+		j->depth--;
+		return 1;
+	}
+	for (;;) {
+		if (close == '}') {
+			if (!json_string(j, NULL, 0, NULL)) {
+				return 0;
+			}
+			json_ws(j);
+			if (j->p >= j->end || *j->p != ':') {
+				return 0;
+			}
+			j->p++;
+			json_ws(j);
+		}
+		if (!json_value(j)) {
+			return 0;
+		}
+		json_ws(j);
+		if (j->p >= j->end) {
+			return 0;
+		}
+		if (*j->p == close) {
+			j->p++;
+			j->depth--;
+			return 1;
+		}
+		if (*j->p++ != ',') {
+			return 0;
+		}
+		json_ws(j);
+	}
+}
+
+static int json_value(json_t *j)
+{
+	if (j->p >= j->end) {
+		return 0;
+	}
+	switch (*j->p) {
+	case '"':
+		return json_string(j, NULL, 0, NULL);
+	case '{':
+	case '[':
+		return json_container(j);
+	case 't':
+		return json_literal(j, "true", 4);
+	case 'f':
+		return json_literal(j, "false", 5);
+	case 'n':
+		return json_literal(j, "null", 4);
+	default:
+		return json_number(j);
+	}
+}
+
+/* A status as RFC 6749 error codes are: NQSCHAR (%x20-21 / %x23-5B / %x5D-7E). */
+static int status_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > SMTP_SASL_STATUS_MAX) {
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* The status of the error object in text (decoded from the challenge); sets
+ * s->oauth and s->status or s->oauth_problem. */
+static void oauth_parse_error(smtp_sasl_t *s, const char *text, size_t len)
+{
+	json_t j;
+	const char *problem = NULL;
+	char key[8];
+	size_t klen = 0, slen = 0;
+	unsigned seen = 0;
+	int syntax_ok = 0;
+
+	j.p = (const unsigned char *)text;
+	j.end = j.p + len;
+	j.depth = 1;
+	j.too_deep = 0;
+	memset(s->status, 0, sizeof(s->status));
+	json_ws(&j);
+	if (j.p >= j.end || *j.p != '{') {
+		s->oauth = SMTP_SASL_OAUTH_MALFORMED;
+		s->oauth_problem = len == 0 ? "empty" : "not a JSON object";
+		return;
+	}
+	j.p++;
+	json_ws(&j);
+	if (j.p < j.end && *j.p == '}') {
+		j.p++;
+		syntax_ok = 1;
+	}
+	while (!syntax_ok) {
+		if (!json_string(&j, key, sizeof(key), &klen)) {
+			break;
+		}
+		json_ws(&j);
+		if (j.p >= j.end || *j.p != ':') {
+			break;
+		}
+		j.p++;
+		json_ws(&j);
+		if (klen == 6 && memcmp(key, "status", 6) == 0) {
+			if (++seen > 1) {
+				problem = "\"status\" given twice";
+			}
+			if (j.p < j.end && *j.p == '"') {
+				if (!json_string(&j, s->status, SMTP_SASL_STATUS_MAX, &slen)) {
+					break;
+				}
+				if (seen == 1 && !status_ok(s->status, slen)) {
+					problem = "\"status\" is empty, longer than 64 octets or not printable ASCII";
+				}
+			} else {
+				if (!json_value(&j)) {
+					break;
+				}
+				if (seen == 1) {
+					problem = "\"status\" is not a string";
+				}
+			}
+		} else if (!json_value(&j)) {
+			break;
+		}
+		json_ws(&j);
+		if (j.p < j.end && *j.p == '}') {
+			j.p++;
+			syntax_ok = 1;
+		} else if (j.p >= j.end || *j.p++ != ',') {
+			break;
+		} else {
+			json_ws(&j);
+		}
+	}
+	if (syntax_ok) {
+		json_ws(&j);
+		syntax_ok = j.p == j.end;
+	}
+	if (!syntax_ok) {
+		problem = j.too_deep ? "JSON nested too deeply" : "not JSON";
+	} else if (seen == 0) {
+		problem = "no \"status\" member";
+	}
+	if (problem != NULL) {
+		wipe(s->status, sizeof(s->status));
+		s->oauth = SMTP_SASL_OAUTH_MALFORMED;
+		s->oauth_problem = problem;
+		return;
+	}
+	s->status[slen] = '\0';
+	s->oauth = SMTP_SASL_OAUTH_STATUS;
+}
+
+/* Any 334 after the credentials is the server's error challenge (RFC 7628
+ * section 3.2.2): note what it says, answer with a single ^A (section
+ * 3.2.3) even when it is malformed, so that the exchange ends in step with
+ * the server's failure reply. */
+static int oauth_error_step(smtp_sasl_t *s, const char *text, size_t len, smtp_buf_t *line)
+{
+	static const unsigned char kvsep = 0x01;
+	smtp_buf_t json;
+	int rc = SMTP_OK;
+
+	smtp_buf_init(&json);
+	if (len > SMTP_REPLY_MAX_LINE) {
+		s->oauth = SMTP_SASL_OAUTH_MALFORMED;
+		s->oauth_problem = "too long";
+	} else {
+		rc = b64_decode(s, text, len, &json);
+		if (rc == SMTP_E_SASL_CHALLENGE) {
+			s->oauth = SMTP_SASL_OAUTH_MALFORMED;
+			s->oauth_problem = "not valid base64";
+			rc = SMTP_OK;
+		} else if (rc == SMTP_OK) {
+			oauth_parse_error(s, json.data != NULL ? json.data + json.off : "", smtp_buf_size(&json));
+		}
+	}
+	buf_wipe_free(&json);
+	if (rc != SMTP_OK) {
+		return rc;
+	}
+	s->state = ST_DONE;
+	return respond_b64(s, &kvsep, 1, line);
+}
+
+smtp_sasl_oauth_t smtp_sasl_oauth_error(const smtp_sasl_t *s, const char **text)
+{
+	smtp_sasl_oauth_t r = s != NULL ? s->oauth : SMTP_SASL_OAUTH_NONE;
+
+	if (text != NULL) {
+		*text = r == SMTP_SASL_OAUTH_STATUS ? s->status : r == SMTP_SASL_OAUTH_MALFORMED ? s->oauth_problem : NULL;
+	}
+	return r;
+}
+
+/* ---- step, finish ------------------------------------------------------------- */
+
 int smtp_sasl_step(smtp_sasl_t *s, const char *text, size_t len, smtp_buf_t *line, const char **trace_text)
 {
 	smtp_buf_t ch;
+	const char *plain = NULL;   /* a response traced as it is */
 	int rc, empty = 0;
 
 	if (trace_text != NULL) {
@@ -1037,11 +1604,14 @@ int smtp_sasl_step(smtp_sasl_t *s, const char *text, size_t len, smtp_buf_t *lin
 	smtp_buf_init(&ch);
 	if (s->state == ST_DONE) {
 		rc = SMTP_E_SASL_STEP;   /* the mechanism has said everything */
+	} else if (s->mech == SMTP_AUTH_OAUTHBEARER && s->creds_sent) {
+		rc = oauth_error_step(s, text != NULL ? text : "", len, line);
+		plain = "AQ==";          /* no secret: traced as sent */
 	} else {
 		rc = b64_decode(s, text != NULL ? text : "", len, &ch);
-	}
-	if (rc == SMTP_OK) {
-		rc = step_mech(s, s->steps, &ch, line, &empty);
+		if (rc == SMTP_OK) {
+			rc = step_mech(s, s->steps, &ch, line, &empty);
+		}
 	}
 	buf_wipe_free(&ch);
 	if (rc != SMTP_OK) {
@@ -1053,7 +1623,7 @@ int smtp_sasl_step(smtp_sasl_t *s, const char *text, size_t len, smtp_buf_t *lin
 	}
 	s->steps++;
 	if (trace_text != NULL) {
-		*trace_text = empty ? "" : "***";
+		*trace_text = plain != NULL ? plain : empty ? "" : "***";
 	}
 	return SMTP_OK;
 }
@@ -1071,6 +1641,10 @@ int smtp_sasl_finish(smtp_sasl_t *s)
 	}
 	if (s->mech == SMTP_AUTH_SCRAM_SHA_256 ? !s->verified : !s->creds_sent) {
 		return fail(s, SMTP_E_SASL_INCOMPLETE);
+	}
+	if (s->oauth != SMTP_SASL_OAUTH_NONE) {
+		/* RFC 7628 section 3.2.2: an error challenge ends in a failure */
+		return fail(s, SMTP_E_SASL_AFTER_ERROR);
 	}
 	s->state = ST_DONE;
 	return SMTP_OK;

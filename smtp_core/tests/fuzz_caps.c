@@ -79,7 +79,7 @@ static void check_caps(const smtp_caps_t *caps)
 		fail();
 	}
 	if (caps->auth & ~(unsigned)(SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 |
-	                             SMTP_AUTH_XOAUTH2 | SMTP_AUTH_SCRAM_SHA_256)) {
+	                             SMTP_AUTH_XOAUTH2 | SMTP_AUTH_SCRAM_SHA_256 | SMTP_AUTH_OAUTHBEARER)) {
 		fail();
 	}
 	/* every mechanism bit is named in the AUTH parameters */

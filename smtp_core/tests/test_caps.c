@@ -141,6 +141,7 @@ static void test_auth(void)
 	CHECK_INT(smtp_auth_mech_bit("cram-md5", 8), SMTP_AUTH_CRAM_MD5);
 	CHECK_INT(smtp_auth_mech_bit("XOAUTH2", 7), SMTP_AUTH_XOAUTH2);
 	CHECK_INT(smtp_auth_mech_bit("SCRAM-SHA-256", 13), SMTP_AUTH_SCRAM_SHA_256);
+	CHECK_INT(smtp_auth_mech_bit("oauthbearer", 11), SMTP_AUTH_OAUTHBEARER);
 	CHECK_INT(smtp_auth_mech_bit("SCRAM-SHA-256-PLUS", 18), 0);
 	CHECK_INT(smtp_auth_mech_bit("PLAINX", 5), SMTP_AUTH_PLAIN);   /* length decides */
 	CHECK_INT(smtp_auth_mech_bit("PLAIN", 4), 0);

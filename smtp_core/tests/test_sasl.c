@@ -1,8 +1,10 @@
 /*
  * test_sasl.c: the SASL client mechanisms against the RFC test vectors
- * (RFC 4616 PLAIN, RFC 2195 CRAM-MD5, RFC 7677 SCRAM-SHA-256), LOGIN,
- * XOAUTH2 at the max_line boundary, hostile challenges, the step limits,
- * every crypto failure and every allocation failure point.
+ * (RFC 4616 PLAIN, RFC 2195 CRAM-MD5, RFC 7677 SCRAM-SHA-256, RFC 7628
+ * OAUTHBEARER), LOGIN, XOAUTH2 at the max_line boundary, OAUTHBEARER's
+ * escaping and error challenges (its JSON scanner against well-formed and
+ * malformed objects), hostile challenges, the step limits, every crypto
+ * failure and every allocation failure point.
  *
  * smtp_crypto_t is implemented with OpenSSL's libcrypto. Its random()
  * can be scripted (test_rand_script); RFC 7677's 20-character client nonce
@@ -183,6 +185,12 @@ static const char *b64(const char *raw, size_t len)
 }
 #define B64S(lit) b64((lit), sizeof(lit) - 1)
 
+/* Length of the base64 text for n octets. */
+static size_t b64_len_of(size_t n)
+{
+	return (n + 2) / 3 * 4;
+}
+
 static char dec_tmp[40000];
 static size_t dec_len;
 
@@ -218,8 +226,11 @@ static int step_s(smtp_sasl_t *s, const char *text, smtp_buf_t *line, const char
 
 /* ---- choose, names ------------------------------------------------------------ */
 
-#define ALL (SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_XOAUTH2 | SMTP_AUTH_SCRAM_SHA_256)
+#define ALL (SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_XOAUTH2 | SMTP_AUTH_SCRAM_SHA_256 | \
+             SMTP_AUTH_OAUTHBEARER)
 #define ALL_BUT_X (ALL & ~SMTP_AUTH_XOAUTH2)
+#define OB SMTP_AUTH_OAUTHBEARER
+#define TOKENS (SMTP_AUTH_XOAUTH2 | SMTP_AUTH_OAUTHBEARER)
 
 static void test_choose(void)
 {
@@ -238,12 +249,28 @@ static void test_choose(void)
 	CHECK_INT(smtp_sasl_choose(0, ALL), 0);
 	CHECK_INT(smtp_sasl_choose(ALL, 0), 0);
 	CHECK_INT(smtp_sasl_choose(SMTP_AUTH_XOAUTH2, SMTP_AUTH_XOAUTH2 | 0x8000u), SMTP_AUTH_XOAUTH2);
+	/* OAUTHBEARER: like XOAUTH2 only when named, and preferred to it */
+	CHECK_INT(smtp_sasl_choose(OB, ALL_BUT_X), 0);
+	CHECK_INT(smtp_sasl_choose(OB, ALL), 0);
+	CHECK_INT(smtp_sasl_choose(ALL, OB), OB);
+	CHECK_INT(smtp_sasl_choose(ALL, TOKENS), OB);
+	CHECK_INT(smtp_sasl_choose(OB | SMTP_AUTH_PLAIN, TOKENS), OB);
+	CHECK_INT(smtp_sasl_choose(SMTP_AUTH_XOAUTH2 | SMTP_AUTH_PLAIN, TOKENS), SMTP_AUTH_XOAUTH2);
+	CHECK_INT(smtp_sasl_choose(SMTP_AUTH_PLAIN, TOKENS), 0);
+	CHECK_INT(smtp_sasl_choose(SMTP_AUTH_XOAUTH2, OB), 0);
+	CHECK_INT(smtp_sasl_choose(OB, SMTP_AUTH_XOAUTH2), 0);
+	CHECK_INT(smtp_sasl_choose(ALL, OB | SMTP_AUTH_PLAIN), SMTP_AUTH_PLAIN);   /* a password mechanism allowed: no token */
+	CHECK_INT(smtp_sasl_choose(OB, OB | SMTP_AUTH_PLAIN), 0);
+	CHECK_INT(smtp_sasl_choose(OB, OB | 0x8000u), OB);
+	CHECK_INT(smtp_sasl_choose(OB, 0x8000u), 0);
 
 	CHECK_STR(smtp_sasl_mech_name(SMTP_AUTH_PLAIN), "PLAIN");
 	CHECK_STR(smtp_sasl_mech_name(SMTP_AUTH_LOGIN), "LOGIN");
 	CHECK_STR(smtp_sasl_mech_name(SMTP_AUTH_CRAM_MD5), "CRAM-MD5");
 	CHECK_STR(smtp_sasl_mech_name(SMTP_AUTH_XOAUTH2), "XOAUTH2");
 	CHECK_STR(smtp_sasl_mech_name(SMTP_AUTH_SCRAM_SHA_256), "SCRAM-SHA-256");
+	CHECK_STR(smtp_sasl_mech_name(OB), "OAUTHBEARER");
+	CHECK(smtp_sasl_mech_name(OB | SMTP_AUTH_XOAUTH2) == NULL);
 	CHECK(smtp_sasl_mech_name(0) == NULL);
 	CHECK(smtp_sasl_mech_name(SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN) == NULL);
 }
@@ -549,6 +576,445 @@ static void test_xoauth2(void)
 	smtp_sasl_free(s);
 	s = mk(SMTP_AUTH_XOAUTH2, "ab", "");
 	CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_ARG);
+	smtp_sasl_free(s);
+
+	smtp_buf_free(&line);
+}
+
+/* ---- OAUTHBEARER (RFC 7628) ---------------------------------------------------------- */
+
+/* RFC 7628 section 4.1: the IMAP example's initial client response */
+static const char OB_RFC_RAW[] =
+	"n,a=user@example.com,\x01host=server.example.com\x01port=143\x01"
+	"auth=Bearer vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\x01\x01";
+static const char OB_RFC_B64[] =
+	"bixhPXVzZXJAZXhhbXBsZS5jb20sAWhvc3Q9c2VydmVyLmV4YW1wbGUuY29tAXBvcnQ9MTQzAWF1dGg9QmVhcmVyIHZGOWRmdDRxbVRjMk52"
+	"YjNSbGNrQmhiSFJoZG1semRHRXVZMjl0Q2c9PQEB";
+static const char OB_RFC_TOKEN[] = "vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==";
+/* RFC 7628 section 4.3: the server's error challenge */
+static const char OB_RFC_ERROR[] =
+	"eyJzdGF0dXMiOiJpbnZhbGlkX3Rva2VuIiwic2NvcGUiOiJleGFtcGxlX3Njb3BlIiwib3BlbmlkLWNvbmZpZ3VyYXRpb24iOiJodHRwczovL2V4"
+	"YW1wbGUuY29tLy53ZWxsLWtub3duL29wZW5pZC1jb25maWd1cmF0aW9uIn0=";
+
+/* An OAUTHBEARER exchange for the RFC's server, started with max_line. */
+static smtp_sasl_t *ob_rfc(size_t max_line, smtp_buf_t *line, const char **tt)
+{
+	smtp_sasl_t *s = mk(OB, "user@example.com", OB_RFC_TOKEN);
+
+	CHECK_INT(smtp_sasl_set_server(s, "server.example.com", 18, 143), SMTP_OK);
+	CHECK_INT(smtp_sasl_start(s, max_line, line, tt), SMTP_OK);
+	return s;
+}
+
+/* The initial response for user/token/host/port, decoded; compares with want. */
+static void ob_ir_is(const char *user, const char *token, const char *host, unsigned port,
+                     const char *want, size_t want_len)
+{
+	smtp_sasl_t *s = mk(OB, user, token);
+	smtp_buf_t line, ir;
+	const char *tt = NULL;
+
+	smtp_buf_init(&line);
+	smtp_buf_init(&ir);
+	CHECK_INT(smtp_sasl_set_server(s, host, host != NULL ? strlen(host) : 0, port), SMTP_OK);
+	CHECK_INT(smtp_sasl_start(s, 100000, &line, &tt), SMTP_OK);
+	CHECK_STR(tt, "AUTH OAUTHBEARER ***");
+	if (CHECK(smtp_buf_size(&line) > 17 && memcmp(line.data + line.off, "AUTH OAUTHBEARER ", 17) == 0)) {
+		smtp_buf_append(&ir, line.data + line.off + 17, smtp_buf_size(&line) - 17);
+		unb64(&ir);
+		if (!CHECK_MEM(dec_tmp, dec_len, want, want_len)) {
+			fprintf(stderr, "  user %s\n", user);
+		}
+	}
+	smtp_sasl_free(s);
+	smtp_buf_free(&line);
+	smtp_buf_free(&ir);
+}
+#define OB_IR_IS(user, token, host, port, lit) ob_ir_is((user), (token), (host), (port), (lit), sizeof(lit) - 1)
+
+/* The outcome of one error challenge (its base64 text given) after the RFC
+ * example's initial response: it is answered with ^A whatever it holds. */
+static smtp_sasl_oauth_t ob_error_b64(const char *challenge, size_t len, const char **text)
+{
+	static char keep[128];
+	smtp_buf_t line;
+	const char *tt = NULL, *t = NULL;
+	smtp_sasl_t *s;
+	smtp_sasl_oauth_t r;
+
+	smtp_buf_init(&line);
+	s = ob_rfc(512, &line, &tt);
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_NONE);
+	CHECK(t == NULL);
+	CHECK_INT(smtp_sasl_step(s, challenge, len, &line, &tt), SMTP_OK);
+	LINE_IS(line, "AQ==");
+	CHECK_STR(tt, "AQ==");
+	r = smtp_sasl_oauth_error(s, &t);
+	CHECK(r == SMTP_SASL_OAUTH_NONE ? t == NULL : t != NULL);
+	snprintf(keep, sizeof(keep), "%s", t != NULL ? t : "");
+	*text = keep;
+	/* the exchange is over: a further 334 is refused, 235 is not believed */
+	CHECK_INT(smtp_sasl_finish(s), SMTP_E_SASL_AFTER_ERROR);
+	CHECK_INT(step_s(s, "", &line, &tt), SMTP_E_SASL_AFTER_ERROR);   /* sticky */
+	smtp_sasl_free(s);
+	smtp_buf_free(&line);
+	return r;
+}
+
+static smtp_sasl_oauth_t ob_error_json(const char *json, size_t len, const char **text)
+{
+	const char *enc = b64(json, len);
+
+	return ob_error_b64(enc, strlen(enc), text);
+}
+
+#define OB_STATUS(lit, want) do { \
+	const char *t_; \
+	if (!CHECK_INT(ob_error_json((lit), sizeof(lit) - 1, &t_), SMTP_SASL_OAUTH_STATUS) || !CHECK_STR(t_, (want))) { \
+		fprintf(stderr, "  json %s\n", (lit)); \
+	} \
+} while (0)
+#define OB_MALFORMED(lit, why) do { \
+	const char *t_; \
+	if (!CHECK_INT(ob_error_json((lit), sizeof(lit) - 1, &t_), SMTP_SASL_OAUTH_MALFORMED) || !CHECK_STR(t_, (why))) { \
+		fprintf(stderr, "  json %s\n", (lit)); \
+	} \
+} while (0)
+
+static const char NOT_JSON[] = "not JSON";
+static const char NOT_OBJECT[] = "not a JSON object";
+static const char NO_STATUS[] = "no \"status\" member";
+static const char BAD_STATUS[] = "\"status\" is empty, longer than 64 octets or not printable ASCII";
+
+static void test_oauthbearer(void)
+{
+	smtp_sasl_t *s;
+	smtp_buf_t line;
+	const char *tt = NULL, *t = NULL;
+	char token[9400];
+	size_t tlen, n;
+
+	crypto_reset();
+	smtp_buf_init(&line);
+
+	/* RFC 7628 section 4.1, byte for byte */
+	s = ob_rfc(512, &line, &tt);
+	CHECK_INT(smtp_buf_size(&line), 17 + strlen(OB_RFC_B64));
+	CHECK(memcmp(line.data, "AUTH OAUTHBEARER ", 17) == 0);
+	CHECK(memcmp(line.data + 17, OB_RFC_B64, strlen(OB_RFC_B64)) == 0);
+	CHECK_STR(tt, "AUTH OAUTHBEARER ***");
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_NONE);
+	CHECK_INT(smtp_sasl_finish(s), SMTP_OK);   /* 235 */
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_NONE);
+	smtp_sasl_free(s);
+	OB_IR_IS("user@example.com", OB_RFC_TOKEN, "server.example.com", 143, OB_RFC_RAW);
+
+	/* RFC 7628 section 4.3: the error challenge, answered with ^A, its status kept */
+	s = ob_rfc(512, &line, &tt);
+	CHECK_INT(step_s(s, OB_RFC_ERROR, &line, &tt), SMTP_OK);
+	LINE_IS(line, "AQ==");
+	CHECK_STR(tt, "AQ==");
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_STATUS);
+	CHECK_STR(t, "invalid_token");
+	CHECK_INT(smtp_sasl_oauth_error(s, NULL), SMTP_SASL_OAUTH_STATUS);
+	CHECK_INT(step_s(s, OB_RFC_ERROR, &line, &tt), SMTP_E_SASL_STEP);   /* one error challenge only */
+	CHECK_INT(smtp_buf_size(&line), 0);
+	CHECK_INT(smtp_sasl_finish(s), SMTP_E_SASL_STEP);
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_STATUS);   /* still known for the report */
+	CHECK_STR(t, "invalid_token");
+	smtp_sasl_free(s);
+	CHECK_INT(smtp_sasl_oauth_error(NULL, &t), SMTP_SASL_OAUTH_NONE);
+	CHECK(t == NULL);
+
+	/* the authorization identity escaped as an RFC 5801 saslname */
+	OB_IR_IS("a,b=c", "tok", "h", 25, "n,a=a=2Cb=3Dc,\x01host=h\x01port=25\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS(",=,", "tok", "h", 25, "n,a==2C=3D=2C,\x01host=h\x01port=25\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS("=3D", "tok", "h", 25, "n,a==3D3D,\x01host=h\x01port=25\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS("J\xc3\xb6rg@example.org", "tok", "h", 25,
+	         "n,a=J\xc3\xb6rg@example.org,\x01host=h\x01port=25\x01" "auth=Bearer tok\x01\x01");
+	/* host and port as given, each left out when not set */
+	OB_IR_IS("u", "tok", "::1", 65535, "n,a=u,\x01host=::1\x01port=65535\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS("u", "tok", "smtp.gmail.com", 1, "n,a=u,\x01host=smtp.gmail.com\x01port=1\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS("u", "tok", "h", 0, "n,a=u,\x01host=h\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS("u", "tok", NULL, 587, "n,a=u,\x01port=587\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS("u", "tok", NULL, 0, "n,a=u,\x01" "auth=Bearer tok\x01\x01");
+	OB_IR_IS("u", "a-._~+/Z09==", NULL, 0, "n,a=u,\x01" "auth=Bearer a-._~+/Z09==\x01\x01");
+	s = mk(OB, "u", "tok");   /* never set at all */
+	CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_OK);
+	LINE_IS(line, "AUTH OAUTHBEARER bixhPXUsAWF1dGg9QmVhcmVyIHRvawEB");
+	smtp_sasl_free(s);
+	s = mk(OB, "u", "tok");   /* set twice: the second wins; NULL clears the host */
+	CHECK_INT(smtp_sasl_set_server(s, "first.example", 13, 25), SMTP_OK);
+	CHECK_INT(smtp_sasl_set_server(s, NULL, 0, 0), SMTP_OK);
+	CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_OK);
+	LINE_IS(line, "AUTH OAUTHBEARER bixhPXUsAWF1dGg9QmVhcmVyIHRvawEB");
+	CHECK_INT(smtp_sasl_set_server(s, "h", 1, 25), SMTP_E_STATE);   /* after start */
+	smtp_sasl_free(s);
+
+	/* a host or port the response cannot carry: refused, and the error sticks */
+	{
+		static const struct {
+			const char *host;
+			size_t len;
+			unsigned port;
+		} bad[] = {
+			{ "h", 1, 65536 }, { "", 0, 25 }, { "a b", 3, 25 }, { "a\x01" "b", 3, 25 }, { "a\0b", 3, 25 },
+			{ "a\tb", 3, 25 }, { "h\x7f", 2, 25 }, { "h\xc3\xa9", 3, 25 }, { NULL, 1, 25 }
+		};
+		char big[256];
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			s = mk(OB, "u", "tok");
+			if (!CHECK_INT(smtp_sasl_set_server(s, bad[i].host, bad[i].len, bad[i].port), SMTP_E_ARG)) {
+				fprintf(stderr, "  bad host %lu\n", (unsigned long)i);
+			}
+			CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_ARG);
+			smtp_sasl_free(s);
+		}
+		memset(big, 'h', 256);
+		s = mk(OB, "u", "tok");
+		CHECK_INT(smtp_sasl_set_server(s, big, 256, 25), SMTP_E_ARG);
+		smtp_sasl_free(s);
+		s = mk(OB, "u", "tok");
+		CHECK_INT(smtp_sasl_set_server(s, big, 255, 25), SMTP_OK);
+		CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_OK);
+		smtp_sasl_free(s);
+		CHECK_INT(smtp_sasl_set_server(NULL, "h", 1, 25), SMTP_E_NOMEM);
+		/* other mechanisms ignore it */
+		s = mk(SMTP_AUTH_PLAIN, "tim", "tanstaaftanstaaf");
+		CHECK_INT(smtp_sasl_set_server(s, "h", 1, 25), SMTP_OK);
+		CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_OK);
+		LINE_IS(line, "AUTH PLAIN AHRpbQB0YW5zdGFhZnRhbnN0YWFm");
+		smtp_sasl_free(s);
+	}
+
+	/* credentials OAUTHBEARER cannot carry: the token is a b64token (no
+	 * space, control or non-ASCII octet), the user name has no ^A */
+	{
+		static const char *bad_tokens[] = { "", "to k", "tok\n", "to\x01k", "\ttok", "tok\x7f", "t\xc3\xb6k" };
+		size_t i;
+
+		for (i = 0; i < sizeof(bad_tokens) / sizeof(bad_tokens[0]); i++) {
+			s = mk(OB, "u", bad_tokens[i]);
+			if (!CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_ARG)) {
+				fprintf(stderr, "  bad token %lu\n", (unsigned long)i);
+			}
+			smtp_sasl_free(s);
+		}
+		s = smtp_sasl_new(OB, "u", 1, "to\0k", 4, &crypto);
+		CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_ARG);
+		smtp_sasl_free(s);
+		s = mk(OB, "a\x01" "b", "tok");
+		CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_ARG);
+		smtp_sasl_free(s);
+		s = mk(OB, "", "tok");
+		CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_ARG);
+		smtp_sasl_free(s);
+	}
+
+	/* without an initial response (max_line): the empty 334 gets the
+	 * credentials, then the error challenge gets ^A */
+	s = ob_rfc(100, &line, &tt);
+	LINE_IS(line, "AUTH OAUTHBEARER");
+	CHECK_STR(tt, "AUTH OAUTHBEARER");
+	CHECK_INT(step_s(s, "", &line, &tt), SMTP_OK);
+	LINE_IS(line, OB_RFC_B64);
+	CHECK_STR(tt, "***");
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_NONE);
+	CHECK_INT(step_s(s, OB_RFC_ERROR, &line, &tt), SMTP_OK);
+	LINE_IS(line, "AQ==");
+	CHECK_STR(tt, "AQ==");
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_STATUS);
+	CHECK_STR(t, "invalid_token");
+	CHECK_INT(smtp_sasl_finish(s), SMTP_E_SASL_AFTER_ERROR);
+	smtp_sasl_free(s);
+	/* ... 235 to the credentials */
+	s = ob_rfc(100, &line, &tt);
+	CHECK_INT(smtp_sasl_finish(s), SMTP_E_SASL_INCOMPLETE);   /* before them */
+	smtp_sasl_free(s);
+	s = ob_rfc(100, &line, &tt);
+	CHECK_INT(step_s(s, "", &line, &tt), SMTP_OK);
+	CHECK_INT(smtp_sasl_finish(s), SMTP_OK);
+	smtp_sasl_free(s);
+	/* ... the first 334 must be empty (it is not an error challenge yet) */
+	s = ob_rfc(100, &line, &tt);
+	CHECK_INT(step_s(s, OB_RFC_ERROR, &line, &tt), SMTP_E_SASL_CHALLENGE);
+	CHECK_INT(smtp_buf_size(&line), 0);
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_NONE);
+	smtp_sasl_free(s);
+	s = ob_rfc(100, &line, &tt);
+	CHECK_INT(step_s(s, "not base64!", &line, &tt), SMTP_E_SASL_CHALLENGE);
+	smtp_sasl_free(s);
+
+	/* the initial response exactly at max_line, then one octet short */
+	memset(token, 'T', sizeof(token));
+	for (tlen = 400; tlen <= 403; tlen++) {
+		size_t raw = 6 + 1 + 7 + 9 + 12 + tlen + 2;   /* n,a=u, ^A host=h ^A port=587 ^A auth=Bearer token ^A ^A */
+		size_t need = 17 + (raw + 2) / 3 * 4 + 2;
+
+		s = smtp_sasl_new(OB, "u", 1, token, tlen, &crypto);
+		smtp_sasl_set_server(s, "h", 1, 587);
+		CHECK_INT(smtp_sasl_start(s, need, &line, &tt), SMTP_OK);
+		CHECK_INT(smtp_buf_size(&line) + 2, need);
+		CHECK_STR(tt, "AUTH OAUTHBEARER ***");
+		smtp_sasl_free(s);
+		s = smtp_sasl_new(OB, "u", 1, token, tlen, &crypto);
+		smtp_sasl_set_server(s, "h", 1, 587);
+		CHECK_INT(smtp_sasl_start(s, need - 1, &line, &tt), SMTP_OK);
+		LINE_IS(line, "AUTH OAUTHBEARER");
+		CHECK_INT(step_s(s, "", &line, &tt), SMTP_OK);
+		CHECK_INT(smtp_buf_size(&line) + 2, need - 17);
+		smtp_sasl_free(s);
+	}
+	/* a response that could never fit an AUTH line: refused up front; the
+	 * escaped user name counts (3 octets for each ',') */
+	n = (SMTP_MAX_AUTH_LINE - 2) / 4 * 3 - (7 + 12 + 2);   /* the largest token whose response fits */
+	s = smtp_sasl_new(OB, "u", 1, token, n, &crypto);
+	CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_OK);
+	CHECK_INT(step_s(s, "", &line, &tt), SMTP_OK);
+	CHECK_INT(smtp_buf_size(&line), (SMTP_MAX_AUTH_LINE - 2) / 4 * 4);   /* the longest response there can be */
+	smtp_sasl_free(s);
+	s = smtp_sasl_new(OB, "u", 1, token, n + 1, &crypto);
+	CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_TOO_LONG);
+	smtp_sasl_free(s);
+	s = smtp_sasl_new(OB, ",", 1, token, n - 2, &crypto);
+	CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_OK);
+	smtp_sasl_free(s);
+	s = smtp_sasl_new(OB, ",", 1, token, n - 1, &crypto);
+	CHECK_INT(smtp_sasl_start(s, 512, &line, &tt), SMTP_E_TOO_LONG);
+	smtp_sasl_free(s);
+
+	/* ---- the error challenge's JSON */
+	OB_STATUS("{\"status\":\"invalid_token\"}", "invalid_token");
+	OB_STATUS("{\"status\":\"401\",\"schemes\":\"bearer\",\"scope\":\"https://mail.google.com/\"}", "401");
+	OB_STATUS(" \t\r\n{ \"scope\" : \"a b\" , \"status\" : \"insufficient_scope\" } \r\n", "insufficient_scope");
+	OB_STATUS("{\"openid-configuration\":\"https:\\/\\/example.com\\/.well-known\",\"status\":\"invalid_token\"}",
+	          "invalid_token");
+	OB_STATUS("{\"st\\u0061tus\":\"invalid\\u005ftoken\"}", "invalid_token");   /* escapes decoded */
+	OB_STATUS("{\"x\":[1,-0.5e+3,2E-2,0,true,false,null,{\"status\":\"inner\"},[[]],{}],\"status\":\"outer\"}", "outer");
+	OB_STATUS("{\"scope\":\"\\\"status\\\":\\\"fake\\\"\",\"status\":\"real\"}", "real");
+	OB_STATUS("{\"status\":\"a b!#$%&'()*+,-./:;<=>?@[]^_`{|}~\"}", "a b!#$%&'()*+,-./:;<=>?@[]^_`{|}~");
+	OB_STATUS("{\"status\":\"\\/\"}", "/");
+	OB_STATUS("{\"\\u00e9\":\"\\ud83d\\ude00\",\"status\":\"x\",\"\xc3\xa9\":\"\xc3\xa9\"}", "x");   /* non-ASCII elsewhere */
+	OB_STATUS("{\"status\":\"0123456789012345678901234567890123456789012345678901234567890123\"}",
+	          "0123456789012345678901234567890123456789012345678901234567890123");   /* 64 octets */
+	OB_STATUS("{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":{\"j\":{\"k\":{\"l\":{\"m\":{\"n\":[[1]]}}}}}}}}}}}}},"
+	          "\"status\":\"deep\"}", "deep");   /* 16 levels, the top object included */
+
+	OB_MALFORMED("{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":{\"f\":{\"g\":{\"h\":{\"i\":{\"j\":{\"k\":{\"l\":{\"m\":{\"n\":[[[1]]]}}}}}}}}}}}}},"
+	             "\"status\":\"deep\"}", "JSON nested too deeply");
+	OB_MALFORMED("{}", NO_STATUS);
+	OB_MALFORMED("{\"Status\":\"x\",\"STATUS\":\"y\",\"status \":\"z\",\"statusx\":\"w\"}", NO_STATUS);
+	OB_MALFORMED("{\"scope\":\"\\\"status\\\":\\\"x\\\"\"}", NO_STATUS);   /* inside a string */
+	OB_MALFORMED("{\"error\":{\"status\":\"x\"}}", NO_STATUS);               /* not at the top level */
+	OB_MALFORMED("{\"a\":[{\"status\":\"x\"}]}", NO_STATUS);
+	OB_MALFORMED("{\"status\":401}", "\"status\" is not a string");
+	OB_MALFORMED("{\"status\":null}", "\"status\" is not a string");
+	OB_MALFORMED("{\"status\":{\"code\":\"x\"}}", "\"status\" is not a string");
+	OB_MALFORMED("{\"status\":[\"x\"]}", "\"status\" is not a string");
+	OB_MALFORMED("{\"status\":\"x\",\"status\":\"y\"}", "\"status\" given twice");
+	OB_MALFORMED("{\"status\":\"x\",\"status\":1}", "\"status\" given twice");
+	OB_MALFORMED("{\"status\":\"\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"01234567890123456789012345678901234567890123456789012345678901234\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"caf\xc3\xa9\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"caf\\u00e9\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"a\\\"b\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"a\\\\b\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"a\\nb\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"a\\u0000b\"}", BAD_STATUS);
+	OB_MALFORMED("{\"status\":\"a\\u007fb\"}", BAD_STATUS);
+	OB_MALFORMED("", "empty");
+	OB_MALFORMED("   ", NOT_OBJECT);
+	OB_MALFORMED("status=invalid_token", NOT_OBJECT);
+	OB_MALFORMED("[{\"status\":\"x\"}]", NOT_OBJECT);
+	OB_MALFORMED("\"status\"", NOT_OBJECT);
+	OB_MALFORMED("{", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"invalid_token\"", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"invalid_token}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"invalid_token\"} x", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"invalid_token\"}}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",}", NOT_JSON);
+	OB_MALFORMED("{,\"status\":\"x\"}", NOT_JSON);
+	OB_MALFORMED("{\"status\" \"x\"}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\" \"a\":1}", NOT_JSON);
+	OB_MALFORMED("{status:\"x\"}", NOT_JSON);
+	OB_MALFORMED("{'status':'x'}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":tru}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":nul}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":01}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":1.}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":.5}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":1e}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":-}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":+1}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":[1,]}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":[1 2]}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":{\"b\"}}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":\"\\x\"}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":\"\\u12\"}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":\"\\u12g4\"}", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":\"tab\there\"}", NOT_JSON);   /* raw control character */
+	OB_MALFORMED("{\"status\":\"x\\", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"x\",\"a\":\"\\u00", NOT_JSON);
+	OB_MALFORMED("{\"status\":\"inv\\", NOT_JSON);
+	{
+		/* NUL octets, in and out of strings */
+		static const char nul_in[] = "{\"status\":\"a\0b\"}";
+		static const char nul_out[] = "{\"status\":\"x\"}\0";
+
+		CHECK_INT(ob_error_json(nul_in, sizeof(nul_in) - 1, &t), SMTP_SASL_OAUTH_MALFORMED);
+		CHECK_STR(t, NOT_JSON);
+		CHECK_INT(ob_error_json(nul_out, sizeof(nul_out) - 1, &t), SMTP_SASL_OAUTH_MALFORMED);
+		CHECK_STR(t, NOT_JSON);
+	}
+	/* the challenge itself not base64, or over the line limit */
+	CHECK_INT(ob_error_b64("{\"status\":\"invalid_token\"}", 26, &t), SMTP_SASL_OAUTH_MALFORMED);
+	CHECK_STR(t, "not valid base64");
+	CHECK_INT(ob_error_b64("eyJzdGF0dXMiOiJ4In0", 19, &t), SMTP_SASL_OAUTH_MALFORMED);
+	CHECK_STR(t, "not valid base64");
+	CHECK_INT(ob_error_b64("eyJzdGF0dXMiOiJ4In0=\r\n", 22, &t), SMTP_SASL_OAUTH_MALFORMED);
+	CHECK_STR(t, "not valid base64");
+	CHECK_INT(ob_error_b64("eyJzdGF0dXMiOiJ4In0=", 20, &t), SMTP_SASL_OAUTH_STATUS);
+	CHECK_STR(t, "x");
+	CHECK_INT(ob_error_b64("", 0, &t), SMTP_SASL_OAUTH_MALFORMED);
+	CHECK_STR(t, "empty");
+	{
+		/* large: a 6 KiB object (8 KiB of base64, the reply line limit) is
+		 * read to its status; a longer challenge is not decoded at all */
+		static char json[6200];
+		static char text[SMTP_REPLY_MAX_LINE + 8];
+
+		n = (size_t)sprintf(json, "{\"scope\":\"");
+		memset(json + n, 's', 6107);
+		n += 6107;
+		n += (size_t)sprintf(json + n, "\",\"status\":\"invalid_token\"}");
+		CHECK(b64_len_of(n) == SMTP_REPLY_MAX_LINE);
+		CHECK_INT(ob_error_json(json, n, &t), SMTP_SASL_OAUTH_STATUS);
+		CHECK_STR(t, "invalid_token");
+		memset(text, 'A', sizeof(text));
+		CHECK_INT(ob_error_b64(text, SMTP_REPLY_MAX_LINE + 4, &t), SMTP_SASL_OAUTH_MALFORMED);
+		CHECK_STR(t, "too long");
+		/* a status of 5000 octets: refused, bounded */
+		n = (size_t)sprintf(json, "{\"status\":\"");
+		memset(json + n, 'x', 5000);
+		n += 5000;
+		n += (size_t)sprintf(json + n, "\"}");
+		CHECK_INT(ob_error_json(json, n, &t), SMTP_SASL_OAUTH_MALFORMED);
+		CHECK_STR(t, BAD_STATUS);
+		/* 4000 nested arrays: refused at the depth limit, no deep recursion */
+		n = (size_t)sprintf(json, "{\"a\":");
+		memset(json + n, '[', 4000);
+		n += 4000;
+		CHECK_INT(ob_error_json(json, n, &t), SMTP_SASL_OAUTH_MALFORMED);
+		CHECK_STR(t, "JSON nested too deeply");
+	}
+
+	/* the status is never a secret: the token does not appear in anything the
+	 * exchange reports */
+	s = ob_rfc(512, &line, &tt);
+	step_s(s, B64S("{\"status\":\"vF9dft4qmTc2Nvb3RlckBhbHRhdmlzdGEuY29tCg==\"}"), &line, &tt);
+	CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_STATUS);   /* what the server said, as it said it */
 	smtp_sasl_free(s);
 
 	smtp_buf_free(&line);
@@ -1020,6 +1486,27 @@ static int run_exchange(unsigned mech, size_t max_line)
 			rc = step_s(s, "eyJzdGF0dXMiOiI0MDEifQ==", &line, &tt);
 		}
 		break;
+	case SMTP_AUTH_OAUTHBEARER:
+		/* to the end of the error flow: the status must come out */
+		s = mk(mech, "user@example.com", OB_RFC_TOKEN);
+		if (s && (rc = smtp_sasl_set_server(s, "server.example.com", 18, 143)) == SMTP_OK &&
+		    (rc = smtp_sasl_start(s, max_line, &line, &tt)) == SMTP_OK && max_line < 100) {
+			rc = step_s(s, "", &line, &tt);
+		}
+		if (rc == SMTP_OK) {
+			rc = step_s(s, OB_RFC_ERROR, &line, &tt);
+		}
+		if (rc == SMTP_OK) {
+			const char *t = NULL;
+
+			CHECK_INT(smtp_sasl_oauth_error(s, &t), SMTP_SASL_OAUTH_STATUS);
+			CHECK_STR(t, "invalid_token");
+			CHECK_INT(smtp_sasl_finish(s), SMTP_E_SASL_AFTER_ERROR);
+			smtp_sasl_free(s);
+			smtp_buf_free(&line);
+			return SMTP_OK;
+		}
+		break;
 	default:
 		s = mk(mech, "user", "pencil");
 		if (s && (rc = smtp_sasl_test_set_nonce(s, RFC_NONCE, strlen(RFC_NONCE))) == SMTP_OK &&
@@ -1045,7 +1532,8 @@ static int run_exchange(unsigned mech, size_t max_line)
 }
 
 static const unsigned all_mechs[] = {
-	SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_CRAM_MD5, SMTP_AUTH_XOAUTH2, SMTP_AUTH_SCRAM_SHA_256
+	SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_CRAM_MD5, SMTP_AUTH_XOAUTH2, SMTP_AUTH_SCRAM_SHA_256,
+	SMTP_AUTH_OAUTHBEARER
 };
 
 static void test_crypto_failures(void)
@@ -1141,6 +1629,7 @@ int main(void)
 	test_login();
 	test_cram();
 	test_xoauth2();
+	test_oauthbearer();
 	test_scram_rfc7677();
 	test_scram_nonce();
 	test_scram_hostile();
