@@ -1,10 +1,11 @@
 /*
  * libFuzzer target: the SASL client mechanisms against a hostile server.
  *
- * Input: byte 0 picks the mechanism, byte 1 the max_line, byte 2 a crypto
- * call to fail (0: none); the rest is split at '\n' into the user name, the
- * password and then one 334 challenge per piece. A piece's first octet says
- * how its remainder becomes the challenge:
+ * Input: byte 0 picks the mechanism (and OAUTHBEARER's port), byte 1 the
+ * max_line, byte 2 a crypto call to fail (0: none); the rest is split at '\n'
+ * into the user name, the password, for OAUTHBEARER the host (empty: none),
+ * and then one 334 challenge per piece. A piece's first octet says how its
+ * remainder becomes the challenge:
  *   0  as is (any octets)
  *   1  base64 of it
  *   2  SCRAM server-first: base64("r=" client-nonce remainder), so that the
@@ -12,10 +13,16 @@
  *   3  SCRAM server-final: base64("v=" correct-signature remainder), the
  *      signature computed here from the transcript
  *   4  the server says 235: smtp_sasl_finish(), end
+ *   5  OAUTHBEARER's error object: base64('{"status":"' remainder '"}')
  * Properties: no crash, leak or UB; every result is a documented code; a
  * response line is base64 within SMTP_MAX_AUTH_LINE; errors are sticky and
  * leave the line empty; no mechanism answers more challenges than it has;
  * SCRAM finishes successfully only after the correct server signature.
+ * OAUTHBEARER: the credentials are exactly RFC 7628's initial response for
+ * the user, token, host and port given (',' and '=' escaped); any challenge
+ * after them is answered with "AQ==" (traced as it is) and leaves a status
+ * that is short printable ASCII, or a reason it was malformed; a status
+ * that is such a string comes out unchanged; 235 after it is refused.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -163,9 +170,11 @@ static const smtp_crypto_t crypto = {
 /* ---- helpers ------------------------------------------------------------------ */
 
 static const unsigned mechs[] = {
-	SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_CRAM_MD5, SMTP_AUTH_XOAUTH2, SMTP_AUTH_SCRAM_SHA_256
+	SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_CRAM_MD5, SMTP_AUTH_XOAUTH2, SMTP_AUTH_SCRAM_SHA_256,
+	SMTP_AUTH_OAUTHBEARER
 };
-static const unsigned max_steps[] = { 1, 2, 1, 2, 3 };
+#define NMECHS (sizeof(mechs) / sizeof(mechs[0]))
+static const unsigned max_steps[] = { 1, 2, 1, 2, 3, 2 };
 
 static char *b64_alloc(const unsigned char *in, size_t len, size_t *olen)
 {
@@ -227,6 +236,7 @@ static int known_error(int rc)
 	case SMTP_E_SASL_CRYPTO:
 	case SMTP_E_SASL_STEP:
 	case SMTP_E_SASL_INCOMPLETE:
+	case SMTP_E_SASL_AFTER_ERROR:
 	case SMTP_E_TOO_LONG:
 	case SMTP_E_ARG:
 		return 1;
@@ -326,13 +336,15 @@ static const char *client_nonce(const transcript_t *t, size_t *n)
 	return r + 3;
 }
 
-/* smtp_sasl_choose(): one usable bit, the most preferred; XOAUTH2 only alone. */
+/* smtp_sasl_choose(): one usable bit, the most preferred; the token
+ * mechanisms (OAUTHBEARER before XOAUTH2) only when nothing else is allowed. */
 static void check_choose(unsigned offered, unsigned allowed)
 {
 	static const unsigned pref[] = {
 		SMTP_AUTH_SCRAM_SHA_256, SMTP_AUTH_CRAM_MD5, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN
 	};
-	unsigned all = SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_XOAUTH2 | SMTP_AUTH_SCRAM_SHA_256;
+	unsigned tokens = SMTP_AUTH_XOAUTH2 | SMTP_AUTH_OAUTHBEARER;
+	unsigned all = SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_SCRAM_SHA_256 | tokens;
 	unsigned got = smtp_sasl_choose(offered, allowed), want = 0;
 	size_t i;
 
@@ -341,12 +353,89 @@ static void check_choose(unsigned offered, unsigned allowed)
 			want = pref[i];
 		}
 	}
-	if (want == 0 && (allowed & all) == SMTP_AUTH_XOAUTH2 && (offered & SMTP_AUTH_XOAUTH2)) {
-		want = SMTP_AUTH_XOAUTH2;
+	if (want == 0 && (allowed & all) != 0 && (allowed & all & ~tokens) == 0) {
+		if (offered & allowed & SMTP_AUTH_OAUTHBEARER) {
+			want = SMTP_AUTH_OAUTHBEARER;
+		} else if (offered & allowed & SMTP_AUTH_XOAUTH2) {
+			want = SMTP_AUTH_XOAUTH2;
+		}
 	}
 	if (got != want || (got != 0 && smtp_sasl_mech_name(got) == NULL)) {
 		fail();
 	}
+}
+
+/* ---- OAUTHBEARER ---------------------------------------------------------------- */
+
+/* RFC 7628's initial client response, built here independently of the core. */
+static char *oauth_expected(const char *user, size_t ulen, const char *tok, size_t tlen,
+                            const char *host, size_t hlen, unsigned port, size_t *olen)
+{
+	char *o = (char *)malloc(3 * ulen + hlen + tlen + 64), *w = o;
+	size_t i;
+
+	if (o == NULL) {
+		fail();
+	}
+	memcpy(w, "n,a=", 4);
+	w += 4;
+	for (i = 0; i < ulen; i++) {
+		if (user[i] == ',' || user[i] == '=') {
+			memcpy(w, user[i] == ',' ? "=2C" : "=3D", 3);
+			w += 3;
+		} else {
+			*w++ = user[i];
+		}
+	}
+	*w++ = ',';
+	*w++ = 1;
+	if (host != NULL) {
+		memcpy(w, "host=", 5);
+		memcpy(w + 5, host, hlen);
+		w += 5 + hlen;
+		*w++ = 1;
+	}
+	if (port != 0) {
+		w += sprintf(w, "port=%u", port);
+		*w++ = 1;
+	}
+	memcpy(w, "auth=Bearer ", 12);
+	memcpy(w + 12, tok, tlen);
+	w += 12 + tlen;
+	*w++ = 1;
+	*w++ = 1;
+	*olen = (size_t)(w - o);
+	return o;
+}
+
+/* The base64 response b64[0..n) decodes to want[0..wn)? */
+static void check_decodes_to(const char *b64, size_t n, const char *want, size_t wn)
+{
+	size_t rl;
+	unsigned char *raw = unb64(b64, n, &rl);
+
+	if (rl != wn || memcmp(raw, want, wn) != 0) {
+		fail();
+	}
+	free(raw);
+}
+
+/* A status the core may report: 1 to 64 octets of NQSCHAR. */
+static int status_shape_ok(const char *t, size_t n)
+{
+	size_t i;
+
+	if (n == 0 || n > SMTP_SASL_STATUS_MAX) {
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)t[i];
+
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+			return 0;
+		}
+	}
+	return 1;
 }
 
 /* ---- the target ------------------------------------------------------------------- */
@@ -356,20 +445,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *pieces[64];
-	size_t plen[64], npieces = 0, i, start, max_line;
+	size_t plen[64], npieces = 0, i, start, max_line, first_ch = 2;
 	unsigned mi, steps_ok = 0;
 	transcript_t t;
 	smtp_sasl_t *s;
 	smtp_buf_t line;
 	const char *tt = NULL;
-	int rc, sticky = SMTP_OK, finished = 0;
+	int rc, sticky = SMTP_OK, finished = 0, oauth = 0, oauth_error_seen = 0;
+	int creds_out = 0;   /* OAUTHBEARER: its credentials went out */
+	char *expect_ir = NULL;
+	size_t expect_ir_len = 0;
 
 	if (size < 3) {
 		return 0;
 	}
 	check_choose(data[0], data[1]);
 	check_choose((unsigned)data[0] << 8 | data[2], (unsigned)data[1] << 8 | data[2]);
-	mi = data[0] % 5u;
+	mi = data[0] % (unsigned)NMECHS;
+	oauth = mechs[mi] == SMTP_AUTH_OAUTHBEARER;
 	switch (data[1] % 4u) {
 	case 0: max_line = 0; break;
 	case 1: max_line = 512; break;
@@ -398,7 +491,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail();
 	}
 	smtp_buf_init(&line);
+	if (oauth && npieces > 2) {
+		/* the host from the third piece (none when empty), a port from byte 0 */
+		const char *host = plen[2] > 0 ? pieces[2] : NULL;
+		size_t hlen = plen[2], k;
+		unsigned port;
+		int host_ok = host == NULL || hlen <= 255;
+
+		first_ch = 3;
+		port = (unsigned)(data[0] / NMECHS) * 1543u % 65537u;
+		for (k = 0; host != NULL && k < hlen; k++) {
+			if ((unsigned char)host[k] < 0x21 || (unsigned char)host[k] > 0x7e) {
+				host_ok = 0;
+			}
+		}
+		rc = smtp_sasl_set_server(s, host, hlen, port);
+		if (rc != (host_ok && port <= 65535 ? SMTP_OK : SMTP_E_ARG)) {
+			fail();
+		}
+		if (rc != SMTP_OK) {
+			sticky = rc;
+		} else {
+			expect_ir = oauth_expected(pieces[0], plen[0], pieces[1], plen[1], host, hlen, port, &expect_ir_len);
+		}
+	} else if (oauth) {
+		expect_ir = oauth_expected(pieces[0], plen[0], pieces[1], plen[1], NULL, 0, 0, &expect_ir_len);
+	}
 	rc = smtp_sasl_start(s, max_line, &line, &tt);
+	if (sticky != SMTP_OK && rc != sticky) {
+		fail();
+	}
 	if (rc != SMTP_OK) {
 		if (!known_error(rc) || smtp_buf_size(&line) != 0) {
 			fail();
@@ -422,17 +544,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (mechs[mi] == SMTP_AUTH_SCRAM_SHA_256) {
 				note_response(&t, line.data + 6 + nl, n - 6 - nl);
 			}
+			if (oauth) {
+				check_decodes_to(line.data + 6 + nl, n - 6 - nl, expect_ir, expect_ir_len);
+				creds_out = 1;
+			}
 		} else if (strlen(tt) != n || memcmp(tt, line.data, n) != 0) {
 			fail();   /* without an initial response the trace is the line */
 		}
 	}
 
-	for (i = 2; i < npieces && !finished; i++) {
+	for (i = first_ch; i < npieces && !finished; i++) {
 		const char *p = pieces[i];
 		size_t n = plen[i];
 		char *ch = NULL, *raw = NULL;
 		size_t chlen = 0;
-		int mode = n > 0 ? (unsigned char)p[0] % 5 : 0;
+		int mode = n > 0 ? (unsigned char)p[0] % 6 : 0;
+		int error_ch;   /* OAUTHBEARER: this is the error challenge */
+		const char *want_status = NULL;   /* mode 5: the status the core must report */
+		size_t want_status_len = 0;
 
 		if (n > 0) {
 			p++;
@@ -485,6 +614,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ch = b64_alloc((const unsigned char *)raw, 2 + sl + n, &chlen);
 			break;
 		}
+		case 5:
+			raw = (char *)malloc(n + 16);
+			if (raw == NULL) {
+				fail();
+			}
+			memcpy(raw, "{\"status\":\"", 11);
+			memcpy(raw + 11, p, n);
+			memcpy(raw + 11 + n, "\"}", 2);
+			ch = b64_alloc((const unsigned char *)raw, n + 13, &chlen);
+			want_status = status_shape_ok(p, n) ? p : NULL;
+			want_status_len = n;
+			break;
 		default:
 			finished = 1;
 			break;
@@ -492,6 +633,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (finished) {
 			break;
 		}
+		error_ch = oauth && creds_out;
 		rc = smtp_sasl_step(s, ch, chlen, &line, &tt);
 		if (sticky != SMTP_OK) {
 			if (rc != sticky) {
@@ -507,9 +649,37 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (steps_ok > max_steps[mi]) {
 				fail();
 			}
-			if (tt == NULL || (tt[0] == '\0' && smtp_buf_size(&line) != 0) ||
-			    (tt[0] != '\0' && strcmp(tt, "***") != 0)) {
+			if (error_ch) {
+				/* answered with ^A whatever the challenge held; a status or a reason */
+				const char *text = NULL;
+				smtp_sasl_oauth_t r = smtp_sasl_oauth_error(s, &text);
+
+				if (smtp_buf_size(&line) != 4 || memcmp(line.data + line.off, "AQ==", 4) != 0 ||
+				    tt == NULL || strcmp(tt, "AQ==") != 0 || text == NULL) {
+					fail();
+				}
+				if (r == SMTP_SASL_OAUTH_STATUS) {
+					if (!status_shape_ok(text, strlen(text))) {
+						fail();
+					}
+				} else if (r != SMTP_SASL_OAUTH_MALFORMED || text[0] == '\0') {
+					fail();
+				}
+				if (want_status != NULL && (r != SMTP_SASL_OAUTH_STATUS || strlen(text) != want_status_len ||
+				                            memcmp(text, want_status, want_status_len) != 0)) {
+					fail();
+				}
+				oauth_error_seen = 1;
+			} else if (tt == NULL || (tt[0] == '\0' && smtp_buf_size(&line) != 0) ||
+			           (tt[0] != '\0' && strcmp(tt, "***") != 0)) {
 				fail();
+			} else if (oauth) {
+				/* the credentials, asked for by an empty 334 */
+				if (smtp_sasl_oauth_error(s, NULL) != SMTP_SASL_OAUTH_NONE) {
+					fail();
+				}
+				check_decodes_to(line.data + line.off, smtp_buf_size(&line), expect_ir, expect_ir_len);
+				creds_out = 1;
 			}
 			check_b64_line(line.data ? line.data + line.off : "", smtp_buf_size(&line));
 			if (mechs[mi] == SMTP_AUTH_SCRAM_SHA_256 && smtp_buf_size(&line) > 0) {
@@ -528,8 +698,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rc != sticky) {
 			fail();
 		}
-	} else if (rc != SMTP_OK && rc != SMTP_E_SASL_INCOMPLETE) {
-		fail();
+	} else if (oauth_error_seen ? rc != SMTP_E_SASL_AFTER_ERROR : rc != SMTP_OK && rc != SMTP_E_SASL_INCOMPLETE) {
+		fail();   /* after an error challenge, 235 is never believed */
 	}
 	if (rc == SMTP_OK && mechs[mi] == SMTP_AUTH_SCRAM_SHA_256 && !t.correct_v_sent) {
 		fail();   /* SCRAM accepted a server that did not prove the password */
@@ -539,5 +709,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(t.first_bare);
 	free(t.server_first);
 	free(t.final_wo_proof);
+	free(expect_ir);
 	return 0;
 }
