@@ -33,7 +33,7 @@ typedef struct {
 	php_smtpsock_security security;
 	zend_string *username;       /* AUTH user; NULL: no AUTH */
 	zend_string *password;       /* AUTH secret */
-	unsigned auth_mechs;         /* allowed SMTP_AUTH_* mechanisms, 0: all but XOAUTH2 */
+	unsigned auth_mechs;         /* allowed SMTP_AUTH_* mechanisms, 0: all but the token ones */
 	zend_string *helo;           /* EHLO name; NULL: FQDN or address literal */
 	double timeout;              /* seconds for connect and each reply */
 	bool verify_peer;            /* verify the TLS certificate and name */
@@ -206,8 +206,8 @@ void php_smtpsock_caps_to_array(const smtp_caps_t *caps, zval *out);
 /* Parse mechanism names ("PLAIN LOGIN", commas allowed) into SMTP_AUTH_* bits;
  * FAILURE with *bad naming the unknown one. */
 int php_smtpsock_mechs_parse(const char *list, size_t len, unsigned *out, const char **bad, size_t *bad_len);
-/* AUTH with the strongest mechanism offered and allowed (0: all but XOAUTH2);
- * refuses a plain, non-loopback connection unless allow_insecure_auth. */
+/* AUTH with the strongest mechanism offered and allowed (0: all but XOAUTH2 and
+ * OAUTHBEARER); refuses a plain, non-loopback connection unless allow_insecure_auth. */
 zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_string *pass, unsigned allowed);
 
 /* ---- smtpsock_class.c ---- */

@@ -196,7 +196,7 @@ PHP_MINFO_FUNCTION(smtpsock)
 		php_stream_xport_get_hash() && zend_hash_str_exists(php_stream_xport_get_hash(), "ssl", sizeof("ssl") - 1)
 			? "available" : "unavailable (PHP built without openssl)");
 	php_info_print_table_row(2, "SMTP extensions used", "PIPELINING, CHUNKING, SIZE, STARTTLS, ENHANCEDSTATUSCODES, AUTH");
-	php_info_print_table_row(2, "AUTH mechanisms", "SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, XOAUTH2 (only when named)");
+	php_info_print_table_row(2, "AUTH mechanisms", "SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN; XOAUTH2, OAUTHBEARER (only when named)");
 	php_info_print_table_row(2, "mail() routed through SMTP", SMTPSOCK_G(override_mail) ? "yes" : "no");
 	php_info_print_table_end();
 	DISPLAY_INI_ENTRIES();

@@ -3,7 +3,9 @@
  * core (smtp_core/smtp_sasl.c); this file fills the core's crypto table with
  * PHP's own APIs (hash(), hash_hmac(), hash_pbkdf2(), base64, the CSPRNG),
  * applies the policy (no credentials in clear to a non-loopback peer, the
- * mechanism choice) and pumps the exchange.
+ * mechanism choice), tells OAUTHBEARER which host and port it is talking to,
+ * pumps the exchange and reports its outcome (with the status of an
+ * OAUTHBEARER error challenge).
  */
 #ifdef HAVE_CONFIG_H
 # include "config.h"
@@ -154,7 +156,10 @@ static const smtp_crypto_t php_crypto = {
 
 /* ---- mechanism names ---------------------------------------------------- */
 
-#define ALL_BUT_XOAUTH2 (SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_SCRAM_SHA_256)
+/* Without an "auth" list: the password mechanisms (a bearer token mechanism
+ * only when named). */
+#define PASSWORD_MECHS (SMTP_AUTH_PLAIN | SMTP_AUTH_LOGIN | SMTP_AUTH_CRAM_MD5 | SMTP_AUTH_SCRAM_SHA_256)
+#define LAST_MECH SMTP_AUTH_OAUTHBEARER
 
 int php_smtpsock_mechs_parse(const char *list, size_t len, unsigned *out, const char **bad, size_t *bad_len)
 {
@@ -186,7 +191,7 @@ static void mech_list(unsigned mechs, smart_str *out)
 {
 	unsigned bit;
 
-	for (bit = 1; bit <= SMTP_AUTH_SCRAM_SHA_256; bit <<= 1) {
+	for (bit = 1; bit <= LAST_MECH; bit <<= 1) {
 		if (mechs & bit) {
 			if (out->s && ZSTR_LEN(out->s)) {
 				smart_str_appendc(out, ' ');
@@ -201,6 +206,61 @@ static void mech_list(unsigned mechs, smart_str *out)
 }
 
 /* ---- the exchange ------------------------------------------------------- */
+
+/* The host and port of s->host ("name:port", "[v6addr]:port") for
+ * OAUTHBEARER's host= and port=; false when it has no such form. */
+static bool split_host(const php_smtpsock_session *s, const char **host, size_t *host_len, unsigned *port)
+{
+	const char *h, *colon, *d;
+	zend_ulong p = 0;
+
+	if (!s->host) {
+		return false;
+	}
+	h = ZSTR_VAL(s->host);
+	colon = zend_memrchr(h, ':', ZSTR_LEN(s->host));
+	if (!colon || colon == h || colon[1] == '\0') {
+		return false;
+	}
+	for (d = colon + 1; *d; d++) {
+		if (*d < '0' || *d > '9' || p > 65535) {
+			return false;
+		}
+		p = p * 10 + (zend_ulong)(*d - '0');
+	}
+	if (p == 0 || p > 65535) {
+		return false;
+	}
+	*host = h;
+	*host_len = (size_t)(colon - h);
+	if (*host_len >= 2 && h[0] == '[' && colon[-1] == ']') {
+		(*host)++;
+		*host_len -= 2;
+	}
+	*port = (unsigned)p;
+	return *host_len > 0;
+}
+
+/* "AUTH MECH failed" for a failure reply, with what an OAUTHBEARER error
+ * challenge said (its status, or why it could not be read). */
+static void fail_auth_reply(php_smtpsock_session *s, smtp_sasl_t *sasl, unsigned mech, const smtp_reply_t *r)
+{
+	const char *text = NULL;
+	char what[192];
+
+	switch (smtp_sasl_oauth_error(sasl, &text)) {
+	case SMTP_SASL_OAUTH_STATUS:
+		snprintf(what, sizeof(what), "AUTH %s failed (status \"%s\")", smtp_sasl_mech_name(mech), text);
+		break;
+	case SMTP_SASL_OAUTH_MALFORMED:
+		snprintf(what, sizeof(what), "AUTH %s failed (malformed error challenge: %s)", smtp_sasl_mech_name(mech), text);
+		break;
+	default:
+		snprintf(what, sizeof(what), "AUTH %s failed", smtp_sasl_mech_name(mech));
+		break;
+	}
+	php_smtpsock_fail_reply(s, what, r);
+}
 
 zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_string *pass, unsigned allowed)
 {
@@ -223,11 +283,11 @@ zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_s
 			s->tls ? "" : " on this unencrypted connection");
 		return FAILURE;
 	}
-	mech = smtp_sasl_choose(caps->auth, allowed ? allowed : ALL_BUT_XOAUTH2);
+	mech = smtp_sasl_choose(caps->auth, allowed ? allowed : PASSWORD_MECHS);
 	if (!mech) {
 		smart_str off = {0}, al = {0};
 		mech_list(caps->auth, &off);
-		mech_list(allowed ? allowed : ALL_BUT_XOAUTH2, &al);
+		mech_list(allowed ? allowed : PASSWORD_MECHS, &al);
 		php_smtpsock_fail(s, "no usable AUTH mechanism: %s offers %s; allowed: %s",
 			ZSTR_VAL(s->host), ZSTR_VAL(off.s), ZSTR_VAL(al.s));
 		smart_str_free(&off);
@@ -236,12 +296,29 @@ zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_s
 	}
 	sasl = smtp_sasl_new(mech, ZSTR_VAL(user), ZSTR_LEN(user), ZSTR_VAL(pass), ZSTR_LEN(pass), &php_crypto);
 	smtp_buf_init(&line);
-	rc = smtp_sasl_start(sasl, 512, &line, &trace_text);
+	rc = SMTP_OK;
+	if (mech == SMTP_AUTH_OAUTHBEARER) {
+		/* RFC 7628 host= and port=: the server as connected to */
+		const char *host;
+		size_t host_len;
+		unsigned port;
+		if (split_host(s, &host, &host_len, &port)
+			&& (rc = smtp_sasl_set_server(sasl, host, host_len, port)) == SMTP_E_ARG) {
+			php_smtpsock_fail(s, "AUTH OAUTHBEARER: the host name %.*s cannot be sent as host= (RFC 7628)",
+				(int)host_len, host);
+			goto out;
+		}
+	}
+	if (rc == SMTP_OK) {
+		rc = smtp_sasl_start(sasl, 512, &line, &trace_text);
+	}
 	if (rc == SMTP_OK) {
 		rc = smtp_client_auth(s->core, line.data + line.off, smtp_buf_size(&line), trace_text);
 	}
 	if (rc != SMTP_OK) {
-		php_smtpsock_fail(s, "AUTH %s: %s", smtp_sasl_mech_name(mech), smtp_strerror(rc));
+		php_smtpsock_fail(s, "AUTH %s: %s%s", smtp_sasl_mech_name(mech), smtp_strerror(rc),
+			rc == SMTP_E_ARG && mech == SMTP_AUTH_OAUTHBEARER
+				? " (the token must be printable ASCII without spaces, the user name without ^A)" : "");
 		goto out;
 	}
 	for (;;) {
@@ -269,9 +346,7 @@ zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_s
 			continue;
 		}
 		if (!ev.ok) {
-			char what[64];
-			snprintf(what, sizeof(what), "AUTH %s failed", smtp_sasl_mech_name(mech));
-			php_smtpsock_fail_reply(s, what, ev.reply);
+			fail_auth_reply(s, sasl, mech, ev.reply);
 			goto out;
 		}
 		rc = smtp_sasl_finish(sasl);

@@ -360,7 +360,7 @@ static bool parse_options(HashTable *opts, php_smtpsock_config *cfg)
 			smart_str_0(&list);
 			cfg->auth_mechs = 0;
 			if (list.s && php_smtpsock_mechs_parse(ZSTR_VAL(list.s), ZSTR_LEN(list.s), &cfg->auth_mechs, &bad, &bad_len) == FAILURE) {
-				zend_argument_value_error(3, "option \"auth\" names an unknown mechanism \"%.*s\" (known: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, XOAUTH2)", (int)bad_len, bad);
+				zend_argument_value_error(3, "option \"auth\" names an unknown mechanism \"%.*s\" (known: SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, XOAUTH2, OAUTHBEARER)", (int)bad_len, bad);
 				smart_str_free(&list);
 				return false;
 			}
@@ -537,7 +537,7 @@ PHP_METHOD(SmtpSocket, auth)
 		const char *bad = ZSTR_VAL(mech);
 		size_t bad_len = ZSTR_LEN(mech);
 		if (php_smtpsock_mechs_parse(ZSTR_VAL(mech), ZSTR_LEN(mech), &allowed, &bad, &bad_len) == FAILURE || !allowed) {
-			zend_argument_value_error(3, "must be one of SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN or XOAUTH2, \"%.*s\" given",
+			zend_argument_value_error(3, "must be one of SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, XOAUTH2 or OAUTHBEARER, \"%.*s\" given",
 				(int)bad_len, bad);
 			RETURN_THROWS();
 		}
