@@ -1,5 +1,5 @@
 --TEST--
-AUTH against aiosmtpd (tests/inc/auth_server.py): preference order, each mechanism, XOAUTH2 success and error flow, a wrong SCRAM server signature refused, 535 with its status; no secret in logger, exception or warning output
+AUTH against aiosmtpd (tests/inc/auth_server.py): preference order, each mechanism, XOAUTH2 and OAUTHBEARER success and error flow, a wrong SCRAM server signature refused, 535 with its status; no secret in logger, exception or warning output
 --EXTENSIONS--
 smtpsock
 --SKIPIF--
@@ -27,7 +27,7 @@ function run(string $label, array $server, array $opts): void {
             preg_replace('/127\.0\.0\.1:\d+/', 'HOST', $e->getMessage()), $s->isConnected() ? 'yes' : 'no');
     }
     $seen .= implode("\n", $log);
-    echo "    sent: ", implode(' | ', array_map(fn($l) => substr($l, 2), array_filter($log, fn($l) => str_starts_with($l, '> AUTH') || $l === '> ***' || $l === '> '))), "\n";
+    echo "    sent: ", implode(' | ', array_map(fn($l) => substr($l, 2), array_filter($log, fn($l) => str_starts_with($l, '> AUTH') || $l === '> ***' || $l === '> ' || $l === '> AQ=='))), "\n";
     $srv->stop();
 }
 $user = SMTPSOCK_TEST_USER; $pass = SMTPSOCK_TEST_PASSWORD; $token = SMTPSOCK_TEST_TOKEN;
@@ -38,6 +38,10 @@ run('LOGIN only', ['mechanisms' => 'LOGIN'], ['username' => $user, 'password' =>
 run('XOAUTH2 by name', [], ['username' => $user, 'password' => $token, 'auth' => 'XOAUTH2']);
 run('XOAUTH2 long token', ['tokens' => [$user => str_repeat('t', 600)]], ['username' => $user, 'password' => str_repeat('t', 600), 'auth' => 'XOAUTH2']);
 run('XOAUTH2 bad token', [], ['username' => $user, 'password' => 'expired-token-123', 'auth' => 'XOAUTH2']);
+run('OAUTHBEARER by name', [], ['username' => $user, 'password' => $token, 'auth' => 'OAUTHBEARER']);
+run('OAUTHBEARER long token', ['tokens' => [$user => str_repeat('t', 600)]], ['username' => $user, 'password' => str_repeat('t', 600), 'auth' => 'OAUTHBEARER']);
+run('OAUTHBEARER bad token', [], ['username' => $user, 'password' => 'revoked-token-456', 'auth' => 'OAUTHBEARER']);
+run('token mechanisms', ['mechanisms' => 'XOAUTH2 OAUTHBEARER'], ['username' => $user, 'password' => $token, 'auth' => 'XOAUTH2 OAUTHBEARER']);
 run('SCRAM wrong server sig', ['scram_bad_signature' => true], ['username' => $user, 'password' => $pass]);
 run('wrong password', ['mechanisms' => 'PLAIN'], ['username' => $user, 'password' => 'Wrong-Pass-42']);
 run('no AUTH offered', ['mechanisms' => []], ['username' => $user, 'password' => $pass]);
@@ -50,7 +54,8 @@ try { $s->auth($user, $pass); } catch (SmtpSocketException $e) { echo "second au
 try { $s->auth($user, $pass, 'DIGEST-MD5'); } catch (ValueError $e) { echo $e->getMessage(), "\n"; }
 $srv->stop();
 
-foreach ([$pass, $token, 'expired-token-123', 'Wrong-Pass-42', base64_encode("\0$user\0$pass"), base64_encode($pass), base64_encode("user=$user\1auth=Bearer $token\1\1")] as $secret) {
+foreach ([$pass, $token, 'expired-token-123', 'revoked-token-456', str_repeat('t', 600), 'Wrong-Pass-42', base64_encode("\0$user\0$pass"), base64_encode($pass),
+          base64_encode("user=$user\1auth=Bearer $token\1\1"), base64_encode("n,a=$user,\1host=127.0.0.1\1port="), 'auth=Bearer'] as $secret) {
     if (str_contains($seen, $secret)) echo "SECRET LEAKED: $secret\n";
 }
 echo "done\n";
@@ -70,6 +75,14 @@ XOAUTH2 long token         ok: 250 %s as user@example.org via XOAUTH2
     sent: AUTH XOAUTH2 | ***
 XOAUTH2 bad token          535 5.7.8: AUTH XOAUTH2 failed: 535-5.7.8 Username and Password not accepted.%a | connected: yes
     sent: AUTH XOAUTH2 *** | 
+OAUTHBEARER by name        ok: 250 %s as user@example.org via OAUTHBEARER
+    sent: AUTH OAUTHBEARER ***
+OAUTHBEARER long token     ok: 250 %s as user@example.org via OAUTHBEARER
+    sent: AUTH OAUTHBEARER | ***
+OAUTHBEARER bad token      535 5.7.8: AUTH OAUTHBEARER failed (status "invalid_token"): 535 5.7.8 Authentication credentials invalid | connected: yes
+    sent: AUTH OAUTHBEARER *** | AQ==
+token mechanisms           ok: 250 %s as user@example.org via OAUTHBEARER
+    sent: AUTH OAUTHBEARER ***
 SCRAM wrong server sig     0 -: AUTH SCRAM-SHA-256 with HOST failed: the server failed SCRAM verification (wrong nonce, salt, iteration count or signature) | connected: no
     sent: AUTH SCRAM-SHA-256 *** | ***
 wrong password             535 5.7.8: AUTH PLAIN failed: 535 5.7.8 %s | connected: yes
@@ -77,5 +90,5 @@ wrong password             535 5.7.8: AUTH PLAIN failed: 535 5.7.8 %s | connecte
 no AUTH offered            0 -: HOST does not offer AUTH on this unencrypted connection | connected: yes
     sent: 
 second auth(): already authenticated in this session
-SmtpSocket::auth(): Argument #3 ($mechanism) must be one of SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN or XOAUTH2, "DIGEST-MD5" given
+SmtpSocket::auth(): Argument #3 ($mechanism) must be one of SCRAM-SHA-256, CRAM-MD5, PLAIN, LOGIN, XOAUTH2 or OAUTHBEARER, "DIGEST-MD5" given
 done

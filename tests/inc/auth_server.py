@@ -2,7 +2,8 @@
 """SMTP AUTH test server for the smtpsock test suite (aiosmtpd based).
 
 Covers what the Postfix + Dovecot pair cannot: XOAUTH2 with Gmail's error
-flow, a SCRAM-SHA-256 server that can send a WRONG server signature, any
+flow, OAUTHBEARER (RFC 7628) with its error flow, a SCRAM-SHA-256 server
+that can send a WRONG server signature, any
 advertised mechanism list, AUTH faults, and a transcript of every byte the
 client sent (AUTH payloads included), so tests can assert what was sent.
 
@@ -21,15 +22,16 @@ Options (a --config JSON object takes the same names with "_" for "-";
 command line options given explicitly win):
   --host ADDR               127.0.0.1 (or ::1)
   --mechanisms "A B ..."    advertised in EHLO, in this order (default
-                            "PLAIN LOGIN CRAM-MD5 XOAUTH2 SCRAM-SHA-256").
-                            Implemented: PLAIN LOGIN CRAM-MD5 XOAUTH2
-                            SCRAM-SHA-1 SCRAM-SHA-256; other names are
+                            "PLAIN LOGIN CRAM-MD5 XOAUTH2 SCRAM-SHA-256
+                            OAUTHBEARER"). Implemented: PLAIN LOGIN
+                            CRAM-MD5 XOAUTH2 OAUTHBEARER SCRAM-SHA-1
+                            SCRAM-SHA-256; other names are
                             advertised but answered 504. An empty list: no
                             AUTH capability at all.
   --user NAME:PASSWORD      a user (repeatable; split at the first ':').
                             JSON: "users": {"name": "password", ...}.
                             Default: user@example.org / pencil-Secret-1
-  --token NAME:TOKEN        an XOAUTH2 bearer token (repeatable). JSON:
+  --token NAME:TOKEN        an XOAUTH2/OAUTHBEARER bearer token (repeatable). JSON:
                             "tokens": {...}. Default: user@example.org /
                             ya29.smtpsock-test-token
   --starttls                offer STARTTLS on the main port (needs --cert/--key)
@@ -71,6 +73,16 @@ client: 501 5.7.0 Auth aborted; bad base64: 501 5.5.2; unknown mechanism:
 504 5.5.4. XOAUTH2 with a bad token: 334 + base64 JSON error
 ({"status":"401",...}), and after the client's (empty) answer a two-line
 535-5.7.8 / 535 5.7.8 reply, as Gmail does.
+
+OAUTHBEARER (RFC 7628): the initial response must be exactly
+"n,a=" saslname "," ^A "host=" H ^A "port=" P ^A "auth=Bearer " TOKEN ^A ^A
+(the authzid names the user, ',' and '=' escaped as =2C / =3D; P is the
+port the client connected to). Right token: 235 2.7.0 Accepted.
+Otherwise an error challenge (334 + base64 JSON: status
+"invalid_token" for a wrong token or unknown user, "invalid_request" for a
+response that breaks the format, with "scope" and "openid-configuration"),
+and after the client's answer, which must be a single ^A ("AQ=="; anything
+else: 501 5.5.2), 535 5.7.8 Authentication credentials invalid.
 """
 
 import argparse
@@ -94,10 +106,10 @@ import warnings
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult
 
-IMPLEMENTED = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "SCRAM-SHA-1", "SCRAM-SHA-256")
+IMPLEMENTED = ("PLAIN", "LOGIN", "CRAM-MD5", "XOAUTH2", "OAUTHBEARER", "SCRAM-SHA-1", "SCRAM-SHA-256")
 DEFAULTS = {
     "host": "127.0.0.1",
-    "mechanisms": "PLAIN LOGIN CRAM-MD5 XOAUTH2 SCRAM-SHA-256",
+    "mechanisms": "PLAIN LOGIN CRAM-MD5 XOAUTH2 SCRAM-SHA-256 OAUTHBEARER",
     "users": {"user@example.org": "pencil-Secret-1"},
     "tokens": {"user@example.org": "ya29.smtpsock-test-token"},
     "starttls": False,
@@ -125,6 +137,8 @@ CODE_BAD = "535 5.7.8 Authentication credentials invalid"
 XOAUTH2_ERROR = {"status": "401", "schemes": "bearer mac", "scope": "https://mail.google.com/"}
 XOAUTH2_535 = ("535-5.7.8 Username and Password not accepted. For more information, go to\r\n"
                "535 5.7.8  https://support.google.com/mail/?p=BadCredentials smtpsock-test")
+OAUTHBEARER_SCOPE = "https://mail.example.org/smtp.send"
+OAUTHBEARER_OPENID = "https://auth.example.org/.well-known/openid-configuration"
 
 
 # ---------------------------------------------------------------- SASLprep
@@ -423,6 +437,56 @@ class Handler:
         if self.conf["auth_final_reply"]:
             return self._result(False, user, "XOAUTH2")
         return AuthResult(success=False, handled=False, message=XOAUTH2_535)
+
+    @staticmethod
+    def _oauthbearer_fields(resp, port):
+        """RFC 7628 section 3.1 client response -> (user, {key: value}) or None."""
+        # gs2-header: "n," ["a=" saslname] "," (no channel binding), then ^A
+        if not resp.startswith(b"n,") or not resp.endswith(b"\x01\x01"):
+            return None
+        authz, sep, rest = resp[2:].partition(b",")
+        if not sep or not authz.startswith(b"a=") or not rest.startswith(b"\x01"):
+            return None
+        raw_user = authz[2:]
+        if not raw_user or b"," in raw_user or b"=" in raw_user.replace(b"=2C", b"").replace(b"=3D", b""):
+            return None
+        user = raw_user.replace(b"=2C", b",").replace(b"=3D", b"=")
+        fields = {}
+        for pair in rest[1:-2].split(b"\x01"):
+            key, eq, value = pair.partition(b"=")
+            if not eq or not key.isalpha() or key in fields:
+                return None
+            fields[key] = value
+        # what this client sends: host, port (the one connected to), auth
+        if set(fields) != {b"host", b"port", b"auth"} or not fields[b"host"] \
+                or fields[b"port"] != str(port).encode() or not fields[b"auth"].startswith(b"Bearer "):
+            return None
+        return user, fields
+
+    async def auth_OAUTHBEARER(self, server, args):
+        resp = await self._initial(server, args)
+        if resp is None:
+            return self.HANDLED
+        port = server.transport.get_extra_info("sockname")[1]
+        parsed = self._oauthbearer_fields(resp, port)
+        status = "invalid_request"
+        user = b""
+        if parsed is not None:
+            user, fields = parsed
+            token = fields[b"auth"][7:]
+            want = self.tokens.get(user)
+            if want is not None and hmac.compare_digest(want, token):
+                return self._result(True, user, "OAUTHBEARER", "235 2.7.0 Accepted")
+            status = "invalid_token"
+        # RFC 7628 section 3.2.2: an error challenge, then (after ^A) the failure
+        error = {"status": status, "scope": OAUTHBEARER_SCOPE, "openid-configuration": OAUTHBEARER_OPENID}
+        answer = await self._challenge(server, json.dumps(error).encode())
+        if answer is None:
+            return self.HANDLED  # "*" from the client: 501 sent
+        if answer != b"\x01":
+            await server.push("501 5.5.2 OAUTHBEARER error challenge must be answered with ^A")
+            return self.HANDLED
+        return self._result(False, user, "OAUTHBEARER")
 
     async def auth_SCRAM__SHA__1(self, server, args):
         return await self._scram(server, args, "sha1", "SCRAM-SHA-1")
