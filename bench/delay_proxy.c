@@ -43,6 +43,8 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <linux/errqueue.h>
+#include <linux/net_tstamp.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -85,6 +87,7 @@ typedef struct conn {
 	uint64_t accepted;   /* when the client's connection was taken */
 	dir_t d[2];          /* d[0]: client -> server, d[1]: server -> client */
 	endpoint_t ep[2];
+	uint64_t ack_due;    /* when to acknowledge the server's data (0: nothing owed) */
 	unsigned events[2];  /* epoll interest per fd */
 	int unwatched[2];    /* fd closed both ways: out of epoll (HUP would repeat) */
 	int dead;
@@ -101,7 +104,7 @@ static conn_t *conns;
 static int64_t rt_minus_mono;   /* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 
 /* statistics */
-static unsigned long long n_chunks, n_bytes, n_conns, n_no_ts, n_read_late, n_woke_late;
+static unsigned long long n_chunks, n_bytes, n_conns, n_no_ts, n_read_late, n_woke_late, n_acks;
 static unsigned long long hist[HIST_US + 1];
 static uint64_t err_max;
 static int64_t err_sum;                /* ns, signed: arrival minus due */
@@ -250,6 +253,11 @@ static void accept_all(void)
 		conns = c;
 		n_conns++;
 		nodelay(fd);
+		{
+			/* a report for each time the client acknowledges what we sent it */
+			int f = SOF_TIMESTAMPING_TX_ACK | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_TSONLY;
+			setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &f, sizeof(f));
+		}
 		s = socket(target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 		if (s < 0) {
 			conn_abort(c);
@@ -265,6 +273,76 @@ static void accept_all(void)
 		}
 		update_watch(c);
 	}
+}
+
+/*
+ * The client acknowledged data we forwarded to it (at the kernel's time in
+ * the report): the server should see that acknowledgement RTT/2 later. A
+ * proxy cannot pass ACKs on, and its own socket to the server acknowledges
+ * by its own rules (delayed, when it has nothing to send). So at that time
+ * the proxy makes that socket acknowledge at once (TCP_QUICKACK) whatever it
+ * still owes: a server that holds a small reply until its previous one is
+ * acknowledged (Nagle) then waits as long as the client's own behaviour
+ * plus the round trip make it wait, not for the proxy's delayed-ACK timer.
+ */
+static void read_acks(conn_t *c)
+{
+	for (;;) {
+		char ctl[512];
+		struct msghdr mh;
+		struct cmsghdr *cm;
+		uint64_t t = 0;
+
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_control = ctl;
+		mh.msg_controllen = sizeof(ctl);
+		if (recvmsg(c->fd[0], &mh, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			return;
+		}
+		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPING) {
+				struct scm_timestamping ts;
+				memcpy(&ts, CMSG_DATA(cm), sizeof(ts));
+				t = (uint64_t)((int64_t)ts.ts[0].tv_sec * 1000000000ll + ts.ts[0].tv_nsec - rt_minus_mono);
+			}
+		}
+		if (t) {
+			t += half_rtt;
+			if (!c->ack_due || t < c->ack_due) {
+				c->ack_due = t;
+			}
+			n_acks++;
+		}
+	}
+}
+
+/* Acknowledgements owed to servers whose time has come. */
+static void run_acks(void)
+{
+	conn_t *c;
+	uint64_t now = now_ns();
+
+	for (c = conns; c; c = c->next) {
+		if (c->ack_due && c->ack_due <= now && !c->dead && c->fd[1] >= 0 && c->connected) {
+			int one = 1;
+			setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+			c->ack_due = 0;
+		}
+	}
+}
+
+/* The earliest acknowledgement owed (0: none). */
+static uint64_t next_ack(void)
+{
+	conn_t *c;
+	uint64_t t = 0;
+
+	for (c = conns; c; c = c->next) {
+		if (c->ack_due && !c->dead && (!t || c->ack_due < t)) {
+			t = c->ack_due;
+		}
+	}
+	return t;
 }
 
 /* Read what side has sent, stamped with its arrival. */
@@ -498,18 +576,18 @@ static void print_stats(FILE *f, int json)
 		fprintf(f, "{\"rtt_us\":%llu,\"connections\":%llu,\"chunks\":%llu,\"bytes\":%llu,"
 			"\"error_us_mean\":%.2f,\"abs_error_us_p50\":%llu,\"abs_error_us_p99\":%llu,"
 			"\"abs_error_us_p999\":%llu,\"abs_error_us_max\":%llu,\"send_us\":%.1f,\"margin_us\":%llu,"
-			"\"no_timestamp\":%llu,\"read_after_due\":%llu,\"woke_after_due\":%llu}\n",
+			"\"no_timestamp\":%llu,\"read_after_due\":%llu,\"woke_after_due\":%llu,\"client_acks\":%llu}\n",
 			(unsigned long long)(rtt / 1000), n_conns, n_chunks, n_bytes, mean, p50, p99, p999,
 			(unsigned long long)err_max, total ? (double)send_sum / (double)total / 1000.0 : 0.0, (unsigned long long)(spin_ns / 1000),
-			n_no_ts, n_read_late, n_woke_late);
+			n_no_ts, n_read_late, n_woke_late, n_acks);
 	} else {
 		fprintf(f, "delay_proxy: rtt %.3f ms, %llu connections, %llu chunks, %llu octets; "
 			"sent minus due time (us): mean %+.2f, |error| p50 <%llu, p99 <%llu, p99.9 <%llu, max %llu; "
 			"send %.1f us, margin %llu us; %llu reads without a kernel timestamp, %llu read after due, "
-			"%llu wake-ups after due\n",
+			"%llu wake-ups after due; %llu client ACKs passed on\n",
 			(double)rtt / 1e6, n_conns, n_chunks, n_bytes, mean, p50, p99, p999,
 			(unsigned long long)err_max, total ? (double)send_sum / (double)total / 1000.0 : 0.0, (unsigned long long)(spin_ns / 1000),
-			n_no_ts, n_read_late, n_woke_late);
+			n_no_ts, n_read_late, n_woke_late, n_acks);
 	}
 }
 
@@ -653,6 +731,17 @@ int main(int argc, char **argv)
 				wake = 0;
 			}
 		}
+		{
+			uint64_t ack = next_ack(), now = now_ns();
+			if (ack && (!tp || ack < wake)) {
+				/* an acknowledgement is owed first: no need to spin for it */
+				uint64_t wait = ack > now ? ack - now : 0;
+				tmo.tv_sec = (time_t)(wait / 1000000000ull);
+				tmo.tv_nsec = (long)(wait % 1000000000ull);
+				tp = &tmo;
+				wake = 0;
+			}
+		}
 		n = epoll_pwait2(ep_fd, evs, 64, tp, NULL);
 		if (n == 0 && wake && !spin_fixed) {
 			/* woken by the timer: how late, and the margin that covers it */
@@ -697,6 +786,18 @@ int main(int argc, char **argv)
 					}
 					c->connected = 1;
 				}
+				if ((evs[i].events & EPOLLERR) && e->side == 0) {
+					int err = 0;
+					socklen_t el = sizeof(err);
+					read_acks(c);
+					/* a real error as well, or only acknowledgement reports? */
+					getsockopt(c->fd[0], SOL_SOCKET, SO_ERROR, &err, &el);
+					if (err) {
+						conn_abort(c);
+						continue;
+					}
+					evs[i].events &= ~(uint32_t)EPOLLERR;
+				}
 				if (evs[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 					read_side(c, e->side);
 				}
@@ -715,6 +816,7 @@ int main(int argc, char **argv)
 			}
 		}
 		run_due();
+		run_acks();
 		reap();
 		if (getppid() != parent) {
 			running = 0;
