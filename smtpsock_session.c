@@ -22,6 +22,8 @@
 # include <netdb.h>
 # include <unistd.h>
 # include <sched.h>
+# include <sys/socket.h>
+# include <sys/uio.h>
 #endif
 
 #define BODY_CHUNK  (32 * 1024)     /* message octets encoded per step */
@@ -1417,6 +1419,77 @@ static zend_result write_all(php_smtpsock_session *s, const char *p, size_t n)
 	return SUCCESS;
 }
 
+/*
+ * Everything the core has queued, then n octets of the caller's message that
+ * go on the wire unchanged (zero-copy). On a plain TCP stream both go in one
+ * vectored write: the envelope, the headers and a long body leave in one
+ * system call, as one stream of segments, with no copy of the body. A TLS
+ * stream (the record layer is PHP's) writes them one after the other.
+ */
+static zend_result flush_then_write(php_smtpsock_session *s, const char *p, size_t n)
+{
+#if !defined(PHP_WIN32) && defined(MSG_DONTWAIT)
+	if (s->stream && !s->tls && session_fd(s)) {
+		double deadline = now_seconds() + s->cfg.timeout;
+		for (;;) {
+			const char *q;
+			size_t qn = smtp_client_output(s->core, &q), took;
+			struct iovec iov[2];
+			struct msghdr mh;
+			ssize_t w;
+			int cnt = 0;
+
+			if (qn == 0 && n == 0) {
+				return SUCCESS;
+			}
+			if (qn) {
+				iov[cnt].iov_base = (void *)q;
+				iov[cnt++].iov_len = qn;
+			}
+			if (n) {
+				iov[cnt].iov_base = (void *)p;
+				iov[cnt++].iov_len = n;
+			}
+			memset(&mh, 0, sizeof(mh));
+			mh.msg_iov = iov;
+			mh.msg_iovlen = cnt;
+# ifdef MSG_NOSIGNAL
+			w = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+# else
+			w = sendmsg(s->fd, &mh, MSG_DONTWAIT);
+# endif
+			if (w < 0) {
+				double left = deadline - now_seconds();
+				if (errno == EINTR) {
+					continue;
+				}
+				if ((errno == EAGAIN || errno == EWOULDBLOCK) && left > 0
+						&& php_pollfd_for_ms(s->fd, POLLOUT, (int)(left * 1000) + 1) > 0) {
+					continue;
+				}
+				php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
+					s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
+				php_smtpsock_session_close(s);
+				return FAILURE;
+			}
+			took = (size_t)w;
+			s->ack_owed = false;
+			if (qn) {
+				size_t k = took < qn ? took : qn;
+				smtp_client_output_consumed(s->core, k);
+				took -= k;
+			}
+			p += took;
+			n -= took;
+		}
+	}
+#endif
+	if (php_smtpsock_flush(s) == FAILURE) {
+		return FAILURE;
+	}
+	return write_all(s, p, n);
+}
+
 zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body)
 {
 	int i, rc;
@@ -1428,7 +1501,7 @@ zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *
 			size_t n;
 			if (left >= DIRECT_MIN && (n = smtp_client_body_passthrough(s->core, p, left)) > 0) {
 				/* zero-copy: what needs no change goes from the caller's string to the socket */
-				if (php_smtpsock_flush(s) == FAILURE || write_all(s, p, n) == FAILURE) {
+				if (flush_then_write(s, p, n) == FAILURE) {
 					return FAILURE;
 				}
 				p += n;
@@ -1497,7 +1570,7 @@ static zend_result write_chunk_piece(php_smtpsock_session *s, const char *p, siz
 	while (left) {
 		size_t n;
 		if (left >= DIRECT_MIN && (n = smtp_client_chunk_passthrough(s->core, p, left)) > 0) {
-			if (php_smtpsock_flush(s) == FAILURE || write_all(s, p, n) == FAILURE) {
+			if (flush_then_write(s, p, n) == FAILURE) {
 				return FAILURE;
 			}
 			p += n;
