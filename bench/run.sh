@@ -69,6 +69,9 @@ EXT="${BENCH_EXT:-$ROOT/modules/smtpsock.so}"
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/smtpsock-bench.XXXXXX")"
 chmod 755 "$WORK"
+# a private copy: a rebuild of the work tree during the bench cannot touch it
+cp "$EXT" "$WORK/smtpsock.so"
+EXT="$WORK/smtpsock.so"
 SINK_PID=""
 PFDIR=""
 cleanup() {
