@@ -61,9 +61,13 @@ fi
 PHP="$(command -v php8.2 || command -v php)"
 id postfix >/dev/null 2>&1 || { echo "bench: user postfix missing (smtp-sink -u postfix)" >&2; exit 1; }
 
-echo "== building the extension"
-bash "$ROOT/scripts/build.sh"
 # BENCH_EXT: measure another build of the extension (e.g. an older commit's)
+if [[ -n "${BENCH_EXT:-}" ]]; then
+    echo "== using $BENCH_EXT (BENCH_EXT), not building"
+else
+    echo "== building the extension"
+    bash "$ROOT/scripts/build.sh"
+fi
 EXT="${BENCH_EXT:-$ROOT/modules/smtpsock.so}"
 [[ -f "$EXT" ]] || { echo "bench: $EXT was not built" >&2; exit 1; }
 
