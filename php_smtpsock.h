@@ -107,6 +107,7 @@ typedef struct {
 	zval accepted;               /* list of recipient strings */
 	zval rejected;               /* recipient => reply text */
 	zend_string *reply;          /* final reply text (NULL on failure before it) */
+	zend_string *queue_id;       /* the queue id in the final reply (smtp_reply_queue_id()), NULL when none */
 } php_smtpsock_result;
 
 ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
@@ -192,7 +193,7 @@ zend_result php_smtpsock_roundtrip(php_smtpsock_session *s, const char *what, sm
  * ready for the next message. */
 zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
                               HashTable *rcpts, const char *mail_params, const char *rcpt_params,
-                              php_smtpsock_body *body, php_smtpsock_result *res);
+                              php_smtpsock_body *body, bool atomic, php_smtpsock_result *res);
 /* Stream a message through DATA (state RCPT or DATA accepted): body, end, final reply. */
 zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body);
 /* Release a result. */

@@ -49,7 +49,7 @@ final class SmtpSocket
 
     /**
      * @param string|resource $message
-     * @return array{accepted: list<string>, rejected: array<string, string>, reply: string}
+     * @return array{accepted: list<string>, rejected: array<string, string>, reply: string, queue_id: ?string}
      */
     public function send(string $from, array|string $recipients, mixed $message, array $options = []): array {}
 
@@ -68,9 +68,14 @@ class SmtpSocketException extends RuntimeException
 
     private ?array $reply = null;
 
+    private array $rejected = [];
+
     public function getSmtpCode(): int {}
 
     public function getEnhancedStatus(): ?string {}
 
     public function getReply(): ?array {}
+
+    /** @return array<string, string> every refused recipient known => the server's reply text */
+    public function getRejected(): array {}
 }

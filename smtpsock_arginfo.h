@@ -1,5 +1,5 @@
 /* This is a generated file, edit smtpsock.stub.php instead.
- * Stub hash: 0878b83081ccdd4d64f59736c58b7562e004d0c4 */
+ * Stub hash: ca5abb25db7e8d95d6a539aac9a7fd9cea81815f */
 
 #include "zend_attributes.h"
 
@@ -85,6 +85,8 @@ ZEND_END_ARG_INFO()
 
 #define arginfo_class_SmtpSocketException_getReply arginfo_class_SmtpSocket_getLastReply
 
+#define arginfo_class_SmtpSocketException_getRejected arginfo_class_SmtpSocket_getCapabilities
+
 ZEND_FUNCTION(smtp_mail);
 ZEND_METHOD(SmtpSocket, __construct);
 ZEND_METHOD(SmtpSocket, connect);
@@ -106,6 +108,7 @@ ZEND_METHOD(SmtpSocket, isConnected);
 ZEND_METHOD(SmtpSocketException, getSmtpCode);
 ZEND_METHOD(SmtpSocketException, getEnhancedStatus);
 ZEND_METHOD(SmtpSocketException, getReply);
+ZEND_METHOD(SmtpSocketException, getRejected);
 
 static const zend_function_entry ext_functions[] = {
 	ZEND_FE(smtp_mail, arginfo_smtp_mail)
@@ -137,6 +140,7 @@ static const zend_function_entry class_SmtpSocketException_methods[] = {
 	ZEND_ME(SmtpSocketException, getSmtpCode, arginfo_class_SmtpSocketException_getSmtpCode, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocketException, getEnhancedStatus, arginfo_class_SmtpSocketException_getEnhancedStatus, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocketException, getReply, arginfo_class_SmtpSocketException_getReply, ZEND_ACC_PUBLIC)
+	ZEND_ME(SmtpSocketException, getRejected, arginfo_class_SmtpSocketException_getRejected, ZEND_ACC_PUBLIC)
 	ZEND_FE_END
 };
 
@@ -182,6 +186,12 @@ static zend_class_entry *register_class_SmtpSocketException(zend_class_entry *cl
 	zend_string *property_reply_name = zend_string_init("reply", sizeof("reply") - 1, true);
 	zend_declare_typed_property(class_entry, property_reply_name, &property_reply_default_value, ZEND_ACC_PRIVATE, NULL, (zend_type) ZEND_TYPE_INIT_MASK(MAY_BE_ARRAY|MAY_BE_NULL));
 	zend_string_release_ex(property_reply_name, true);
+
+	zval property_rejected_default_value;
+	ZVAL_EMPTY_ARRAY(&property_rejected_default_value);
+	zend_string *property_rejected_name = zend_string_init("rejected", sizeof("rejected") - 1, true);
+	zend_declare_typed_property(class_entry, property_rejected_name, &property_rejected_default_value, ZEND_ACC_PRIVATE, NULL, (zend_type) ZEND_TYPE_INIT_MASK(MAY_BE_ARRAY));
+	zend_string_release_ex(property_rejected_name, true);
 
 	return class_entry;
 }

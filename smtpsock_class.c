@@ -757,6 +757,7 @@ PHP_METHOD(SmtpSocket, send)
 	smart_str mp = {0}, rp = {0};
 	zend_string *key;
 	zend_result r;
+	bool atomic = false;
 
 	ZEND_PARSE_PARAMETERS_START(3, 4)
 		Z_PARAM_STR(from)
@@ -804,6 +805,14 @@ PHP_METHOD(SmtpSocket, send)
 		ZEND_HASH_FOREACH_STR_KEY_VAL(options, key, zv) {
 			smart_str *dst;
 			ZVAL_DEREF(zv);
+			if (key && zend_string_equals_literal(key, "atomic")) {
+				if (Z_TYPE_P(zv) != IS_TRUE && Z_TYPE_P(zv) != IS_FALSE) {
+					zend_argument_type_error(4, "option \"atomic\" must be of type bool, %s given", zend_zval_type_name(zv));
+					goto bad_args;
+				}
+				atomic = Z_TYPE_P(zv) == IS_TRUE;
+				continue;
+			}
 			if (key && zend_string_equals_literal(key, "mail_params")) {
 				dst = &mp;
 			} else if (key && zend_string_equals_literal(key, "rcpt_params")) {
@@ -822,19 +831,28 @@ PHP_METHOD(SmtpSocket, send)
 		} ZEND_HASH_FOREACH_END();
 	}
 	r = php_smtpsock_send(s, ZSTR_VAL(from), ZSTR_LEN(from), Z_ARRVAL(rcpts),
-		mp.s ? ZSTR_VAL(mp.s) : NULL, rp.s ? ZSTR_VAL(rp.s) : NULL, &body, &res);
+		mp.s ? ZSTR_VAL(mp.s) : NULL, rp.s ? ZSTR_VAL(rp.s) : NULL, &body, atomic, &res);
 	zval_ptr_dtor(&rcpts);
 	smart_str_free(&mp);
 	smart_str_free(&rp);
 	if (r == FAILURE) {
-		php_smtpsock_result_dtor(&res);
 		throw_session_error(s);
+		if (EG(exception) && zend_hash_num_elements(Z_ARRVAL(res.rejected)) > 0) {
+			/* every refusal known, for getRejected() */
+			zend_update_property(php_smtpsock_exception_ce, EG(exception), "rejected", sizeof("rejected") - 1, &res.rejected);
+		}
+		php_smtpsock_result_dtor(&res);
 		RETURN_THROWS();
 	}
-	array_init_size(return_value, 3);
+	array_init_size(return_value, 4);
 	add_assoc_zval(return_value, "accepted", &res.accepted);
 	add_assoc_zval(return_value, "rejected", &res.rejected);
 	add_assoc_str(return_value, "reply", res.reply);
+	if (res.queue_id) {
+		add_assoc_str(return_value, "queue_id", res.queue_id);
+	} else {
+		add_assoc_null(return_value, "queue_id");
+	}
 	return;
 
 bad_args:
@@ -897,6 +915,15 @@ PHP_METHOD(SmtpSocketException, getReply)
 
 	ZEND_PARSE_PARAMETERS_NONE();
 	v = zend_read_property(php_smtpsock_exception_ce, Z_OBJ_P(ZEND_THIS), "reply", sizeof("reply") - 1, 1, &rv);
+	RETURN_COPY_DEREF(v);
+}
+
+PHP_METHOD(SmtpSocketException, getRejected)
+{
+	zval *v, rv;
+
+	ZEND_PARSE_PARAMETERS_NONE();
+	v = zend_read_property(php_smtpsock_exception_ce, Z_OBJ_P(ZEND_THIS), "rejected", sizeof("rejected") - 1, 1, &rv);
 	RETURN_COPY_DEREF(v);
 }
 

@@ -409,8 +409,10 @@ static zend_string *sender_from_params(const char *p, size_t len)
 	return NULL;
 }
 
-/* mail.log: the same line mail() writes, naming the function. */
-static void log_mail(const char *fname, const char *to, const char *subject, const char *hdr)
+/* mail.log: the same line mail() writes, naming the function, and the
+ * server's queue id for the message when it gave one. */
+static void log_mail(const char *fname, const char *to, const char *subject, const char *hdr,
+                     const zend_string *queue_id)
 {
 	const char *mail_log = php_smtpsock_ini_string("mail.log");
 	char *line, *p;
@@ -418,8 +420,9 @@ static void log_mail(const char *fname, const char *to, const char *subject, con
 	if (!mail_log || !*mail_log) {
 		return;
 	}
-	spprintf(&line, 0, "%s on [%s:%d]: To: %s -- Headers: %s -- Subject: %s", fname,
-		zend_get_executed_filename(), zend_get_executed_lineno(), to, hdr ? hdr : "", subject);
+	spprintf(&line, 0, "%s on [%s:%d]: To: %s -- Headers: %s -- Subject: %s%s%s", fname,
+		zend_get_executed_filename(), zend_get_executed_lineno(), to, hdr ? hdr : "", subject,
+		queue_id ? " -- Queue-ID: " : "", queue_id ? ZSTR_VAL(queue_id) : "");
 	for (p = line; (p = strpbrk(p, "\r\n")); ) {
 		*p = ' ';
 	}
@@ -610,7 +613,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	size_t message_len;
 	zend_string *headers_str = NULL, *extra = NULL, *hdrs = NULL, *log_hdrs = NULL;
 	HashTable *headers_ht = NULL;
-	zend_string *to_r = NULL, *subject_r = NULL, *sender = NULL, *msgid = NULL, *head = NULL;
+	zend_string *to_r = NULL, *subject_r = NULL, *sender = NULL, *msgid = NULL, *head = NULL, *queue_id = NULL;
 	header_scan scan;
 	rcpt_set rcpts;
 	php_smtpsock_session *s;
@@ -618,7 +621,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	php_smtpsock_result res;
 	smart_str hb = {0};
 	unsigned long replies_before;
-	bool reused;
+	bool reused, log_pending = false;
 	zend_result r;
 
 	ZEND_PARSE_PARAMETERS_START(3, 5)
@@ -655,7 +658,8 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 
 	to_r = rtrim_ws(to);
 	subject_r = rtrim_ws(subject);
-	log_mail(fname, ZSTR_VAL(to_r), ZSTR_VAL(subject_r), hdrs ? ZSTR_VAL(hdrs) : log_hdrs ? ZSTR_VAL(log_hdrs) : NULL);
+	/* the mail.log line is written when the outcome is known (at out:) */
+	log_pending = true;
 
 	if (!folding_only(ZSTR_VAL(to_r), ZSTR_LEN(to_r))) {
 		php_error_docref(NULL, E_WARNING, "The to argument contains a CR or LF character that is not folding; refused (header injection)");
@@ -758,11 +762,11 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	s = mail_session();
 	reused = php_smtpsock_session_connected(s);
 	replies_before = s->replies;
-	r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, &res);
+	r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, false, &res);
 	if (r == FAILURE && reused && s->replies == replies_before && !php_smtpsock_session_connected(s)) {
 		/* the reused connection was dead before the server answered anything: once more, afresh */
 		php_smtpsock_result_dtor(&res);
-		r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, &res);
+		r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, false, &res);
 	}
 	if (r == FAILURE) {
 		php_error_docref(NULL, E_WARNING, "%s", s->err.message ? ZSTR_VAL(s->err.message) : "sending failed");
@@ -785,9 +789,17 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	} else {
 		RETVAL_TRUE;
 	}
+	if (r == SUCCESS && res.queue_id) {
+		queue_id = zend_string_copy(res.queue_id);
+	}
 	php_smtpsock_result_dtor(&res);
 
 out:
+	if (log_pending) {
+		log_mail(fname, ZSTR_VAL(to_r), ZSTR_VAL(subject_r), hdrs ? ZSTR_VAL(hdrs) : log_hdrs ? ZSTR_VAL(log_hdrs) : NULL,
+			queue_id);
+	}
+	if (queue_id) zend_string_release(queue_id);
 	if (hdrs) zend_string_release(hdrs);
 	if (to_r) zend_string_release(to_r);
 	if (subject_r) zend_string_release(subject_r);

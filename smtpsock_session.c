@@ -14,6 +14,7 @@
 #include "zend_smart_str.h"
 #include "ext/standard/php_string.h"
 #include "zend_exceptions.h"
+#include "smtp_core/smtp_queueid.h"
 
 #ifndef PHP_WIN32
 # include <netinet/in.h>
@@ -1702,6 +1703,54 @@ static void record_rcpt(php_smtpsock_result *res, zend_string **addrs, const smt
 	}
 }
 
+/* The final reply of an accepted message, and the queue id in it. */
+static void set_final(php_smtpsock_result *res, const smtp_reply_t *r)
+{
+	const char *id;
+	size_t id_len;
+
+	res->reply = zend_string_init(r->text, r->text_len, 0);
+	if (smtp_reply_queue_id(r, &id, &id_len)) {
+		res->queue_id = zend_string_init(id, id_len, 0);
+	}
+}
+
+#define ATOMIC_REFUSED "a recipient was refused; with atomic, nothing was sent"
+
+/* The replies to a pipelined MAIL and its RCPTs, in order. A refused MAIL
+ * clears *mail_ok and is the error; refused recipients go to res->rejected.
+ * atomic: the first refusal is the error; else it is an error only that no
+ * recipient was accepted. */
+static zend_result read_envelope(php_smtpsock_session *s, php_smtpsock_result *res,
+                                 zend_string **addrs, uint32_t n, bool atomic, bool *mail_ok)
+{
+	smtp_event_t ev;
+	uint32_t i;
+
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+		return FAILURE;
+	}
+	if (!ev.ok) {
+		*mail_ok = false;
+		php_smtpsock_fail_reply(s, "sender refused", ev.reply);
+	}
+	for (i = 0; i < n; i++) {
+		if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+			return FAILURE;
+		}
+		if (*mail_ok) {
+			record_rcpt(res, addrs, &ev);
+			if (atomic && !ev.ok && !s->err.message) {
+				php_smtpsock_fail_reply(s, ATOMIC_REFUSED, ev.reply);
+			}
+		}
+	}
+	if (*mail_ok && !atomic && zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
+		php_smtpsock_fail_reply(s, "every recipient was refused", &s->last);
+	}
+	return SUCCESS;
+}
+
 static unsigned long long body_size(const php_smtpsock_body *body)
 {
 	unsigned long long n = 0;
@@ -1715,7 +1764,7 @@ static unsigned long long body_size(const php_smtpsock_body *body)
 
 zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
                               HashTable *rcpts, const char *mail_params, const char *rcpt_params,
-                              php_smtpsock_body *body, php_smtpsock_result *res)
+                              php_smtpsock_body *body, bool atomic, php_smtpsock_result *res)
 {
 	const smtp_caps_t *caps;
 	smtp_event_t ev;
@@ -1731,6 +1780,7 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	array_init(&res->accepted);
 	array_init(&res->rejected);
 	res->reply = NULL;
+	res->queue_id = NULL;
 	php_smtpsock_error_clear(&s->err);
 
 	if (php_smtpsock_ensure(s, PHP_SMTPSOCK_LVL_READY) == FAILURE) {
@@ -1793,11 +1843,26 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 				goto done;
 			}
 			record_rcpt(res, addrs, &ev);
+			if (atomic && !ev.ok && !s->err.message) {
+				php_smtpsock_fail_reply(s, ATOMIC_REFUSED, ev.reply);
+			}
 		}
+	}
+	if (!pipe && atomic && zend_hash_num_elements(Z_ARRVAL(res->rejected)) > 0) {
+		goto fail_reset;
 	}
 	if (!pipe && zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
 		php_smtpsock_fail_reply(s, "every recipient was refused", &s->last);
 		goto fail_reset;
+	}
+	if (pipe && atomic) {
+		/* all or nothing: every envelope reply before any of the message */
+		if (php_smtpsock_flush(s) == FAILURE || read_envelope(s, res, addrs, n, true, &mail_ok) == FAILURE) {
+			goto done;
+		}
+		if (!mail_ok || zend_hash_num_elements(Z_ARRVAL(res->rejected)) > 0) {
+			goto fail_reset;
+		}
 	}
 	if (chunk) {
 		/* BDAT goes out with the envelope when pipelining */
@@ -1808,24 +1873,9 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 		php_smtpsock_fail_core(s, "DATA", rc);
 		goto fail_reset;
 	}
-	if (pipe) {
-		if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+	if (pipe && !atomic) {
+		if (read_envelope(s, res, addrs, n, false, &mail_ok) == FAILURE) {
 			goto done;
-		}
-		if (!ev.ok) {
-			mail_ok = false;
-			php_smtpsock_fail_reply(s, "sender refused", ev.reply);
-		}
-		for (i = 0; i < n; i++) {
-			if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-				goto done;
-			}
-			if (mail_ok) {
-				record_rcpt(res, addrs, &ev);
-			}
-		}
-		if (mail_ok && zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
-			php_smtpsock_fail_reply(s, "every recipient was refused", &s->last);
 		}
 	}
 	if (chunk) {
@@ -1852,7 +1902,7 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 			}
 			goto done;
 		}
-		res->reply = zend_string_init(s->last.text, s->last.text_len, 0);
+		set_final(res, &s->last);
 		result = SUCCESS;
 		goto done;
 	}
@@ -1883,7 +1933,7 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 		php_smtpsock_fail_reply(s, "message refused", ev.reply);
 		goto done;
 	}
-	res->reply = zend_string_init(ev.reply->text, ev.reply->text_len, 0);
+	set_final(res, ev.reply);
 	result = SUCCESS;
 	goto done;
 
@@ -1905,6 +1955,10 @@ void php_smtpsock_result_dtor(php_smtpsock_result *res)
 	if (res->reply) {
 		zend_string_release(res->reply);
 		res->reply = NULL;
+	}
+	if (res->queue_id) {
+		zend_string_release(res->queue_id);
+		res->queue_id = NULL;
 	}
 }
 

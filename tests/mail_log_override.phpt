@@ -36,6 +36,6 @@ bool(true)
 bool(true)
 %d:mail_log_override.php
 bob@example.org b@example.com two
-[DATE] smtp_mail() on [FILE:LINE]: To: ann@example.org -- Headers: From: a@example.com  X-Tok: %s -- Subject: via smtp_mail %s
-[DATE] mail() on [FILE:LINE]: To: bob@example.org -- Headers: From: b@example.com -- Subject: via mail %s
+[DATE] smtp_mail() on [FILE:LINE]: To: ann@example.org -- Headers: From: a@example.com  X-Tok: %s -- Subject: via smtp_mail %s -- Queue-ID: %s
+[DATE] mail() on [FILE:LINE]: To: bob@example.org -- Headers: From: b@example.com -- Subject: via mail %s -- Queue-ID: %s
 bool(false)
