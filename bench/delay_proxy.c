@@ -379,6 +379,12 @@ static void read_side(conn_t *c, int side)
 			conn_abort(c);
 			return;
 		}
+		if (side == 1 && n > 0) {
+			/* no acknowledgement of our own for the server's data: delayed
+			 * (the kernel's timer) unless the client's comes first (read_acks) */
+			int zero = 0;
+			setsockopt(c->fd[1], IPPROTO_TCP, TCP_QUICKACK, &zero, sizeof(zero));
+		}
 		for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 			if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
 				struct timespec ts;
