@@ -70,10 +70,10 @@ const char *smtp_sasl_mech_name(unsigned mech);
 
 /* A new exchange for one mechanism, or NULL when out of memory. The
  * credentials are copied; crypto must outlive the exchange. For XOAUTH2 and
- * OAUTHBEARER the password is the bearer token (for OAUTHBEARER the user name
- * is sent as the authorization identity, with ',' and '=' escaped). An unknown mechanism or credentials the
- * mechanism cannot carry are reported by smtp_sasl_start(). SCRAM uses the
- * password's octets as given (no SASLprep). */
+ * OAUTHBEARER the password is the bearer token (OAUTHBEARER sends the user
+ * name as the authorization identity, ',' and '=' escaped). An unknown
+ * mechanism or credentials the mechanism cannot carry are reported by
+ * smtp_sasl_start(). SCRAM uses the password's octets as given (no SASLprep). */
 smtp_sasl_t *smtp_sasl_new(unsigned mech, const char *user, size_t user_len,
                            const char *pass, size_t pass_len, const smtp_crypto_t *crypto);
 /* Wipe and free (NULL is allowed). */
