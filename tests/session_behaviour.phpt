@@ -76,7 +76,7 @@ var_dump($v6->exitCode());
 ?>
 --EXPECTF--
 -- pipelined: one write, replies matched to commands
-array(3) {
+array(4) {
   ["accepted"]=>
   array(2) {
     [0]=>
@@ -91,6 +91,8 @@ array(3) {
   }
   ["reply"]=>
   string(16) "250 2.0.0 queued"
+  ["queue_id"]=>
+  NULL
 }
 MAIL FROM:<a@example.org> SIZE=N
 RCPT TO:<r1@example.org>
