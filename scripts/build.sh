@@ -4,14 +4,19 @@
 #        versioned ones work too: phpize8.6 goes with php-config8.6)
 #
 # In place (modules/smtpsock.so in the checkout), or, with
-# SMTPSOCK_BUILD_DIR=DIR, in a copy of the sources in DIR (DIR/modules/
-# smtpsock.so), so that builds for several PHP versions do not meet.
+# SMTPSOCK_BUILD_DIR=DIR, in a fresh copy of the sources in DIR (emptied
+# first; DIR/modules/smtpsock.so), so that builds for several PHP versions
+# or trees do not meet.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PHPIZE=${1:-phpize}
 PHPIZE_PATH="$(command -v "$PHPIZE")" || { echo "build.sh: $PHPIZE not found" >&2; exit 1; }
 PHP_CONFIG=${PHP_CONFIG:-$(dirname "$PHPIZE_PATH")/$(basename "$PHPIZE_PATH" | sed 's/^phpize/php-config/')}
 if [ -n "${SMTPSOCK_BUILD_DIR:-}" ]; then
+  # always from scratch: objects left there by another tree (a different
+  # clone, the same file times) would look up to date to make
+  case "$SMTPSOCK_BUILD_DIR" in /|"$PWD") echo "build.sh: refusing SMTPSOCK_BUILD_DIR=$SMTPSOCK_BUILD_DIR" >&2; exit 1 ;; esac
+  rm -rf -- "$SMTPSOCK_BUILD_DIR"
   mkdir -p "$SMTPSOCK_BUILD_DIR"
   # the sources as the work tree has them (tracked and new files, not build output)
   if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
