@@ -7,6 +7,7 @@
 #endif
 
 #include "php_smtpsock.h"
+#include "smtp_core/smtp_addr.h"
 #include "zend_exceptions.h"
 #include "zend_smart_str.h"
 #include "ext/standard/file.h"
@@ -140,6 +141,10 @@ static bool check_path_arg(zend_string *str, uint32_t arg, bool allow_empty)
 	}
 	if (strpbrk(ZSTR_VAL(str), "<>")) {
 		zend_argument_value_error(arg, "must be a bare address, without angle brackets");
+		return false;
+	}
+	if (!smtp_utf8_valid(ZSTR_VAL(str), ZSTR_LEN(str))) {
+		zend_argument_value_error(arg, "must be valid UTF-8");
 		return false;
 	}
 	return true;

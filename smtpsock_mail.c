@@ -716,6 +716,26 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		php_error_docref(NULL, E_WARNING, "The envelope sender \"%s\" is not a valid address", ZSTR_VAL(sender));
 		goto out;
 	}
+	/* non-ASCII addresses must be UTF-8 (RFC 6531); like any other bad
+	 * address here, a warning and false (mail() would not throw either) */
+	if (!smtp_utf8_valid(ZSTR_VAL(sender), ZSTR_LEN(sender))) {
+		php_error_docref(NULL, E_WARNING, "The envelope sender \"%s\" is not valid UTF-8", ZSTR_VAL(sender));
+		goto out;
+	}
+	{
+		zval *rv;
+		bool bad = false;
+		ZEND_HASH_FOREACH_VAL(Z_ARRVAL(rcpts.list), rv) {
+			if (!smtp_utf8_valid(Z_STRVAL_P(rv), Z_STRLEN_P(rv))) {
+				php_error_docref(NULL, E_WARNING, "The recipient \"%s\" is not valid UTF-8", Z_STRVAL_P(rv));
+				bad = true;
+				break;
+			}
+		} ZEND_HASH_FOREACH_END();
+		if (bad) {
+			goto out;
+		}
+	}
 
 	/* the header block: the fields made here, then the caller's */
 	smart_str_alloc(&hb, ZSTR_LEN(to_r) + ZSTR_LEN(subject_r) + 192, 0);

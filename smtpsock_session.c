@@ -15,6 +15,7 @@
 #include "ext/standard/php_string.h"
 #include "zend_exceptions.h"
 #include "smtp_core/smtp_queueid.h"
+#include "smtp_core/smtp_addr.h"
 
 #ifndef PHP_WIN32
 # include <netinet/in.h>
@@ -1762,17 +1763,127 @@ static unsigned long long body_size(const php_smtpsock_body *body)
 	return n;
 }
 
+/* 1 when the ESMTP parameter kw (upper case) is among params ("K=V K2 ..."),
+ * compared without regard to case. */
+static bool has_param(const char *params, const char *kw)
+{
+	size_t n = strlen(kw);
+	const char *p = params;
+
+	while (p && *p) {
+		while (*p == ' ') {
+			p++;
+		}
+		if (strncasecmp(p, kw, n) == 0 && (p[n] == '\0' || p[n] == ' ' || p[n] == '=')) {
+			return true;
+		}
+		p = strchr(p, ' ');
+	}
+	return false;
+}
+
+static void append_param(smart_str *out, const char *param)
+{
+	if (out->s && ZSTR_LEN(out->s)) {
+		smart_str_appendc(out, ' ');
+	}
+	smart_str_appends(out, param);
+}
+
+/* ext/intl's idn_to_ascii(), when loaded. */
+static bool have_idn_to_ascii(void)
+{
+	return zend_hash_str_find_ptr(EG(function_table), "idn_to_ascii", sizeof("idn_to_ascii") - 1) != NULL;
+}
+
+static zend_long intl_constant(const char *name, zend_long fallback)
+{
+	zval *c = zend_get_constant_str(name, strlen(name));
+
+	return c && Z_TYPE_P(c) == IS_LONG ? Z_LVAL_P(c) : fallback;
+}
+
+/* addr with its domain (from offset dom) as IDNA A-labels, through
+ * idn_to_ascii() (UTS #46, nontransitional, with the bidi and CONTEXTJ
+ * checks: idn_to_ascii()'s own default is IDNA_DEFAULT, i.e. none of them).
+ * NULL when the domain is not a valid IDN. */
+static zend_string *domain_to_alabels(const char *addr, size_t len, size_t dom)
+{
+	zval fname, args[3], ret;
+	zend_string *out = NULL;
+
+	ZVAL_STRINGL(&fname, "idn_to_ascii", sizeof("idn_to_ascii") - 1);
+	ZVAL_STRINGL(&args[0], addr + dom, len - dom);
+	ZVAL_LONG(&args[1], intl_constant("IDNA_NONTRANSITIONAL_TO_ASCII", 16)
+		| intl_constant("IDNA_CHECK_BIDI", 4) | intl_constant("IDNA_CHECK_CONTEXTJ", 8));
+	ZVAL_LONG(&args[2], intl_constant("INTL_IDNA_VARIANT_UTS46", 1));
+	ZVAL_UNDEF(&ret);
+	if (call_user_function(NULL, NULL, &fname, &ret, 3, args) == SUCCESS && !EG(exception)
+	    && Z_TYPE(ret) == IS_STRING && Z_STRLEN(ret) > 0) {
+		out = zend_string_alloc(dom + Z_STRLEN(ret), 0);
+		memcpy(ZSTR_VAL(out), addr, dom);
+		memcpy(ZSTR_VAL(out) + dom, Z_STRVAL(ret), Z_STRLEN(ret));
+		ZSTR_VAL(out)[ZSTR_LEN(out)] = '\0';
+	}
+	if (EG(exception)) {
+		zend_clear_exception();
+	}
+	zval_ptr_dtor(&ret);
+	zval_ptr_dtor(&args[0]);
+	zval_ptr_dtor(&fname);
+	return out;
+}
+
+/*
+ * How one envelope address goes to this server (smtp_addr_route_for()):
+ * *wire is set to the address to send (a new reference, or the A-label
+ * form), *utf8 to true when MAIL FROM must carry SMTPUTF8. FAILURE (with the
+ * session error set, naming the address) when it cannot be sent.
+ */
+static zend_result route_address(php_smtpsock_session *s, const char *addr, size_t len, bool smtputf8,
+                                 const char *role, zend_string **wire, bool *utf8)
+{
+	smtp_addr_kind kind = smtp_addr_classify(addr, len);
+	bool idn = kind == SMTP_ADDR_INTL_DOMAIN && !smtputf8 && have_idn_to_ascii();
+
+	*wire = NULL;
+	switch (smtp_addr_route_for(kind, smtputf8, idn)) {
+	case SMTP_ADDR_AS_IS:
+		return SUCCESS;
+	case SMTP_ADDR_WITH_SMTPUTF8:
+		*utf8 = true;
+		return SUCCESS;
+	case SMTP_ADDR_TO_ALABELS:
+		*wire = domain_to_alabels(addr, len, smtp_addr_domain_offset(addr, len));
+		if (*wire) {
+			return SUCCESS;
+		}
+		php_smtpsock_fail(s, "%s \"%s\": its domain is not a valid internationalised domain name; message not sent", role, addr);
+		return FAILURE;
+	case SMTP_ADDR_UNSENDABLE:
+	default:
+		if (kind == SMTP_ADDR_BAD_UTF8) {
+			php_smtpsock_fail(s, "%s \"%s\" is not valid UTF-8; message not sent", role, addr);
+		} else if (kind == SMTP_ADDR_INTL_DOMAIN) {
+			php_smtpsock_fail(s, "%s \"%s\" has a non-ASCII domain: the server does not offer SMTPUTF8 and ext/intl (idn_to_ascii()) is not loaded; message not sent", role, addr);
+		} else {
+			php_smtpsock_fail(s, "%s \"%s\" has a non-ASCII local part and the server does not offer SMTPUTF8; message not sent", role, addr);
+		}
+		return FAILURE;
+	}
+}
+
 zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
                               HashTable *rcpts, const char *mail_params, const char *rcpt_params,
                               php_smtpsock_body *body, bool atomic, php_smtpsock_result *res)
 {
 	const smtp_caps_t *caps;
 	smtp_event_t ev;
-	zend_string **addrs;
+	zend_string **addrs, **wire = NULL, *wire_from = NULL;
 	zval *zv;
 	smart_str mparams = {0};
 	uint32_t n = 0, i;
-	bool pipe, chunk, mail_ok = true, have_final = false;
+	bool pipe, chunk, mail_ok = true, have_final = false, utf8 = false, smtputf8;
 	size_t bdat_pending = 0;
 	int rc;
 	zend_result result = FAILURE;
@@ -1793,17 +1904,49 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	caps = smtp_client_caps(s->core);
 	pipe = s->cfg.pipelining && (caps->flags & SMTP_CAP_PIPELINING);
 	chunk = s->cfg.chunking && (caps->flags & SMTP_CAP_CHUNKING) && !body->stream;
+	smtputf8 = (caps->flags & SMTP_CAP_SMTPUTF8) != 0;
+
+	/* international addresses (RFC 6531): decided before anything of the message is written */
+	addrs = safe_emalloc(zend_hash_num_elements(rcpts) + 1, sizeof(*addrs), 0);
+	wire = ecalloc(zend_hash_num_elements(rcpts) + 1, sizeof(*wire));
+	ZEND_HASH_FOREACH_VAL(rcpts, zv) {
+		addrs[n] = Z_STR_P(zv);
+		if (route_address(s, ZSTR_VAL(addrs[n]), ZSTR_LEN(addrs[n]), smtputf8, "recipient", &wire[n], &utf8) == FAILURE) {
+			n++;
+			goto done;
+		}
+		n++;
+	} ZEND_HASH_FOREACH_END();
+	if (route_address(s, from, from_len, smtputf8, "sender", &wire_from, &utf8) == FAILURE) {
+		goto done;
+	}
+	if (wire_from) {
+		from = ZSTR_VAL(wire_from);
+		from_len = ZSTR_LEN(wire_from);
+	}
 
 	if (mail_params && *mail_params) {
 		smart_str_appends(&mparams, mail_params);
+	}
+	if (utf8 && !has_param(mail_params, "SMTPUTF8")) {
+		append_param(&mparams, "SMTPUTF8");
+	}
+	/* 8-bit octets in a string message: BODY=8BITMIME when offered (RFC 6152).
+	 * A stream is not read ahead: it is declared only by the caller's mail_params. */
+	if ((caps->flags & SMTP_CAP_8BITMIME) && !body->stream && !has_param(mail_params, "BODY")) {
+		for (i = 0; i < (uint32_t)body->nparts; i++) {
+			if (smtp_data_is_8bit(body->parts[i], body->lens[i])) {
+				append_param(&mparams, "BODY=8BITMIME");
+				break;
+			}
+		}
 	}
 	if ((caps->flags & SMTP_CAP_SIZE) && !body->stream) {
 		unsigned long long size = body_size(body);
 		if (caps->size_limit && size > caps->size_limit) {
 			php_smtpsock_fail(s, "message of %llu octets exceeds the server's SIZE limit of %llu octets; not sent",
 				size, caps->size_limit);
-			smart_str_free(&mparams);
-			return FAILURE;
+			goto done;
 		}
 		if (!mail_params || !strstr(mail_params, "SIZE=")) {
 			if (mparams.s) {
@@ -1813,11 +1956,6 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 		}
 	}
 	smart_str_0(&mparams);
-
-	addrs = safe_emalloc(zend_hash_num_elements(rcpts) + 1, sizeof(*addrs), 0);
-	ZEND_HASH_FOREACH_VAL(rcpts, zv) {
-		addrs[n++] = Z_STR_P(zv);
-	} ZEND_HASH_FOREACH_END();
 
 	smtp_client_set_pipelining(s->core, pipe);
 	rc = smtp_client_mail(s->core, from, from_len, mparams.s ? ZSTR_VAL(mparams.s) : "",
@@ -1832,7 +1970,8 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 		}
 	}
 	for (i = 0; i < n; i++) {
-		rc = smtp_client_rcpt(s->core, ZSTR_VAL(addrs[i]), ZSTR_LEN(addrs[i]),
+		zend_string *to = wire[i] ? wire[i] : addrs[i];
+		rc = smtp_client_rcpt(s->core, ZSTR_VAL(to), ZSTR_LEN(to),
 			rcpt_params ? rcpt_params : "", rcpt_params ? strlen(rcpt_params) : 0);
 		if (rc != SMTP_OK) {
 			php_smtpsock_fail_core(s, "RCPT", rc);
@@ -1943,6 +2082,15 @@ done:
 	if (php_smtpsock_session_connected(s)) {
 		smtp_client_set_pipelining(s->core, 0);
 	}
+	for (i = 0; i < n; i++) {
+		if (wire[i]) {
+			zend_string_release(wire[i]);
+		}
+	}
+	if (wire_from) {
+		zend_string_release(wire_from);
+	}
+	efree(wire);
 	efree(addrs);
 	smart_str_free(&mparams);
 	return result;

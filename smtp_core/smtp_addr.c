@@ -425,3 +425,106 @@ int smtp_headers_parse(const char *s, size_t len, smtp_header_cb cb, void *ud)
 	}
 	return smtp_headers_walk(s, len, cb, ud);
 }
+
+int smtp_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	while (p < end) {
+		unsigned char c = *p;
+		size_t n, i;
+		unsigned long cp;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF) {
+			n = 1;
+			cp = c & 0x1F;
+		} else if (c >= 0xE0 && c <= 0xEF) {
+			n = 2;
+			cp = c & 0x0F;
+		} else if (c >= 0xF0 && c <= 0xF4) {
+			n = 3;
+			cp = c & 0x07;
+		} else {
+			return 0;   /* continuation byte first, C0/C1, F5..FF */
+		}
+		if ((size_t)(end - p) <= n) {
+			return 0;
+		}
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xC0) != 0x80) {
+				return 0;
+			}
+			cp = (cp << 6) | (p[i] & 0x3F);
+		}
+		if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10FFFF ||
+		    (cp >= 0xD800 && cp <= 0xDFFF)) {
+			return 0;
+		}
+		p += n + 1;
+	}
+	return 1;
+}
+
+size_t smtp_addr_domain_offset(const char *s, size_t len)
+{
+	size_t i = len;
+
+	while (i > 0) {
+		if (s[i - 1] == '@') {
+			return i;
+		}
+		i--;
+	}
+	return len;
+}
+
+static int smtp_has_8bit(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] >= 0x80) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+smtp_addr_kind smtp_addr_classify(const char *s, size_t len)
+{
+	size_t dom;
+
+	if (s == NULL || !smtp_has_8bit(s, len)) {
+		return SMTP_ADDR_ASCII;
+	}
+	if (!smtp_utf8_valid(s, len)) {
+		return SMTP_ADDR_BAD_UTF8;
+	}
+	dom = smtp_addr_domain_offset(s, len);
+	/* no '@' at all: the whole address is local part */
+	if (dom == len || smtp_has_8bit(s, dom)) {
+		return SMTP_ADDR_INTL_LOCAL;
+	}
+	return SMTP_ADDR_INTL_DOMAIN;
+}
+
+smtp_addr_route smtp_addr_route_for(smtp_addr_kind k, int smtputf8, int alabels)
+{
+	switch (k) {
+	case SMTP_ADDR_ASCII:
+		return SMTP_ADDR_AS_IS;
+	case SMTP_ADDR_INTL_DOMAIN:
+		if (smtputf8) {
+			return SMTP_ADDR_WITH_SMTPUTF8;
+		}
+		return alabels ? SMTP_ADDR_TO_ALABELS : SMTP_ADDR_UNSENDABLE;
+	case SMTP_ADDR_INTL_LOCAL:
+		return smtputf8 ? SMTP_ADDR_WITH_SMTPUTF8 : SMTP_ADDR_UNSENDABLE;
+	default:
+		return SMTP_ADDR_UNSENDABLE;
+	}
+}

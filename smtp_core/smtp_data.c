@@ -323,3 +323,18 @@ unsigned long long smtp_data_measure(const char *in, size_t len)
 	}
 	return n;
 }
+
+int smtp_data_is_8bit(const char *in, size_t len)
+{
+	size_t i;
+
+	if (in == NULL) {
+		return 0;
+	}
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)in[i] & 0x80) {
+			return 1;
+		}
+	}
+	return 0;
+}

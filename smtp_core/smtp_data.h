@@ -39,5 +39,8 @@ unsigned long long smtp_data_enc_size(const smtp_data_enc_t *e, const char *in, 
 /* Octets the message will have once CRLF-normalised and ended with a line end,
  * without stuffing or terminator: the SIZE= value (RFC 1870). */
 unsigned long long smtp_data_measure(const char *in, size_t len);
+/* 1 when any octet of in is above 127: a message that needs 8BITMIME
+ * (RFC 6152) to be declared as BODY=8BITMIME. */
+int smtp_data_is_8bit(const char *in, size_t len);
 
 #endif

@@ -272,8 +272,45 @@ static void test_headers_callback(void)
 	CHECK_INT(smtp_headers_parse(NULL, 0, on_header, &c), SMTP_OK);
 }
 
+static void test_intl(void)
+{
+	CHECK_INT(smtp_utf8_valid("", 0), 1);
+	CHECK_INT(smtp_utf8_valid("abc", 3), 1);
+	CHECK_INT(smtp_utf8_valid("\xc3\xa9", 2), 1);
+	CHECK_INT(smtp_utf8_valid("\xe2\x82\xac", 3), 1);
+	CHECK_INT(smtp_utf8_valid("\xf0\x9f\x98\x80", 4), 1);
+	CHECK_INT(smtp_utf8_valid("\xc3", 1), 0);            /* truncated */
+	CHECK_INT(smtp_utf8_valid("\xc3\x28", 2), 0);        /* bad continuation */
+	CHECK_INT(smtp_utf8_valid("\xa9", 1), 0);            /* lone continuation */
+	CHECK_INT(smtp_utf8_valid("\xc0\xaf", 2), 0);        /* overlong */
+	CHECK_INT(smtp_utf8_valid("\xe0\x80\xaf", 3), 0);    /* overlong */
+	CHECK_INT(smtp_utf8_valid("\xed\xa0\x80", 3), 0);    /* surrogate */
+	CHECK_INT(smtp_utf8_valid("\xf4\x90\x80\x80", 4), 0); /* above U+10FFFF */
+	CHECK_INT(smtp_utf8_valid("\xff", 1), 0);
+
+	CHECK_INT(smtp_addr_classify("a@b.example", 11), SMTP_ADDR_ASCII);
+	CHECK_INT(smtp_addr_classify("", 0), SMTP_ADDR_ASCII);
+	CHECK_INT(smtp_addr_classify("a@b\xc3\xbc.example", 14), SMTP_ADDR_INTL_DOMAIN);
+	CHECK_INT(smtp_addr_classify("\xc3\xbc@b.example", 12), SMTP_ADDR_INTL_LOCAL);
+	CHECK_INT(smtp_addr_classify("\xc3\xbc@b\xc3\xbc", 6), SMTP_ADDR_INTL_LOCAL);
+	CHECK_INT(smtp_addr_classify("\"x@\xc3\xbc\"@b", 8), SMTP_ADDR_INTL_LOCAL);  /* last '@' */
+	CHECK_INT(smtp_addr_classify("\xc3\xbc", 2), SMTP_ADDR_INTL_LOCAL);           /* no domain */
+	CHECK_INT(smtp_addr_classify("a@b\xc3", 4), SMTP_ADDR_BAD_UTF8);
+	CHECK_INT(smtp_addr_domain_offset("a@b@c", 5), 4);
+	CHECK_INT(smtp_addr_domain_offset("abc", 3), 3);
+
+	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_ASCII, 0, 0), SMTP_ADDR_AS_IS);
+	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_INTL_DOMAIN, 1, 0), SMTP_ADDR_WITH_SMTPUTF8);
+	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_INTL_DOMAIN, 0, 1), SMTP_ADDR_TO_ALABELS);
+	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_INTL_DOMAIN, 0, 0), SMTP_ADDR_UNSENDABLE);
+	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_INTL_LOCAL, 1, 0), SMTP_ADDR_WITH_SMTPUTF8);
+	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_INTL_LOCAL, 0, 1), SMTP_ADDR_UNSENDABLE);
+	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_BAD_UTF8, 1, 1), SMTP_ADDR_UNSENDABLE);
+}
+
 int main(void)
 {
+	test_intl();
 	test_addr_ok();
 	test_addr_errors();
 	test_addr_callback();

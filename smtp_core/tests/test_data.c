@@ -507,5 +507,9 @@ int main(void)
 	test_big();
 	test_measure();
 	test_nomem();
+	CHECK_INT(smtp_data_is_8bit("plain\r\n", 7), 0);
+	CHECK_INT(smtp_data_is_8bit(NULL, 0), 0);
+	CHECK_INT(smtp_data_is_8bit("caf\xc3\xa9", 5), 1);
+	CHECK_INT(smtp_data_is_8bit("\x80", 1), 1);
 	return tap_done("test_data");
 }
