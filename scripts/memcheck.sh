@@ -168,13 +168,20 @@ else
     fi
     (cd "$SRC" && "$PHPIZE" --clean >/dev/null 2>&1) || true
 fi
-if ! (cd "$SRC" && bash scripts/build.sh "$PHPIZE"); then
+# in place in the scratch copy (a SMTPSOCK_BUILD_DIR from the caller is not ours)
+if ! (cd "$SRC" && env -u SMTPSOCK_BUILD_DIR bash scripts/build.sh "$PHPIZE"); then
     note "BUILD FAILED against $PHPIZE"
     failed=$((failed + 1))
     finish
     exit 1
 fi
 EXT="$SRC/modules/smtpsock.so"
+if [[ ! -f "$EXT" ]]; then
+    note "the build left no $EXT: nothing would be tested"
+    failed=$((failed + 1))
+    finish
+    exit 1
+fi
 
 # ---------------------------------------------------------------- Postfix
 phase "shared Postfix instance"
