@@ -24,7 +24,10 @@ PACKAGES=(
     cppcheck            # static analysis of smtp_core/ (scripts/lint.sh)
     iproute2            # ip netns: a non-loopback test peer (tests/inc/netns.sh)
     debootstrap         # the Debian sid root with PHP 8.4-8.6 (scripts/sid-root.sh)
-    libphp-phpmailer    # the README's migration examples run PHPMailer side by side
+    libphp-phpmailer    # PHPMailer 6.6: README examples, bridges/phpmailer tests, benchmarks
+    php-symfony-mailer  # Symfony Mailer 5.4: bridges/symfony-mailer tests, benchmarks
+    php-net-smtp        # Net_SMTP: round-trip benchmark
+    php-mbstring        # Symfony Mime
     php-pear            # pecl package / pecl install (scripts/pecl-check.sh)
     # building the debug ZTS PHP from Debian's source package (scripts/debug-php.sh;
     # libssl-dev is listed above)

@@ -52,7 +52,10 @@ TOOLS=(
     composer                    # composer validate (composer.json, PIE)
     php-parser                  # gen_stub.php offline (scripts/arginfo.sh)
     git                         # git archive (the PIE-style build)
-    libphp-phpmailer            # README migration examples (PHPMailer side by side)
+    libphp-phpmailer            # PHPMailer 7.1: bridges/phpmailer tests, benchmarks
+    php-symfony-mailer          # Symfony Mailer 7.4: bridges/symfony-mailer tests, benchmarks
+    php-laravel-framework       # Laravel 13: the Laravel service provider test
+    php-net-smtp                # Net_SMTP 1.12: round-trip benchmark
 )
 RECIPE=2   # bump when the base steps below change (forces a new root)
 
