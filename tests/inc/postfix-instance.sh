@@ -53,6 +53,8 @@
 #                  TLS and SASL)
 #       encrypt    STARTTLS required before MAIL (530 5.7.0; needs TLS)
 #       plainauth  no STARTTLS at all, AUTH in clear text (needs SASL)
+#   POSTFIX_INSTANCE_MAIN_CF      main.cf lines appended last (they win), e.g.
+#       "smtpd_timeout = 2s" for a relay that closes idle sessions soon
 #   With SASL, Received headers name the authenticated user
 #   (smtpd_sasl_authenticated_header) and AUTH failures are answered at once.
 #
@@ -351,6 +353,9 @@ smtpd_recipient_restrictions = check_recipient_access regexp:$dir/etc/rcpt_acces
 EOF
     write_tls_settings "$dir" >>"$dir/etc/main.cf"
     write_sasl_settings >>"$dir/etc/main.cf"
+    if [[ -n "${POSTFIX_INSTANCE_MAIN_CF:-}" ]]; then
+        printf '# POSTFIX_INSTANCE_MAIN_CF\n%s\n' "$POSTFIX_INSTANCE_MAIN_CF" >>"$dir/etc/main.cf"
+    fi
 
     cat >"$dir/etc/rcpt_access" <<'EOF'
 /^reject-/	550 5.1.1 rejected for test
