@@ -1603,20 +1603,51 @@ static zend_result write_chunk_piece(php_smtpsock_session *s, const char *p, siz
  * gathered and when the caller waits for the replies, so a message of
  * ordinary size goes out with its envelope in one write. With pipelining the
  * chunks follow each other without waiting; otherwise each waits for its 250. */
+static zend_result send_chunk(php_smtpsock_session *s, const smtp_piece_t *pieces, size_t np, bool last,
+                              bool pipe, size_t *sent, smtp_event_t *final_ev, bool *have_final)
+{
+	size_t j;
+	int rc;
+
+	if ((rc = smtp_client_chunk_open(s->core, pieces, np, last)) != SMTP_OK) {
+		php_smtpsock_fail_core(s, "BDAT", rc);
+		return FAILURE;
+	}
+	(*sent)++;
+	for (j = 0; j < np; j++) {
+		if (write_chunk_piece(s, pieces[j].data, pieces[j].len) == FAILURE) {
+			return FAILURE;
+		}
+	}
+	if (!pipe) {
+		if (php_smtpsock_next_event(s, final_ev) == FAILURE) {
+			return FAILURE;
+		}
+		(*sent)--;
+		if (!final_ev->ok) {
+			php_smtpsock_fail_reply(s, "message refused", final_ev->reply);
+			return FAILURE;
+		}
+		if (final_ev->last) {
+			*have_final = true;
+		}
+	}
+	return SUCCESS;
+}
+
 static zend_result write_bdat(php_smtpsock_session *s, php_smtpsock_body *body, bool pipe,
                               size_t *sent, smtp_event_t *final_ev, bool *have_final)
 {
 	size_t total = 0, nchunks, k, off = 0;
-	int i, part = 0, rc;
+	int i, part = 0;
 
 	for (i = 0; i < body->nparts; i++) {
 		total += body->lens[i];
 	}
 	nchunks = total ? (total - 1) / BDAT_CHUNK + 1 : 1;
-	for (k = 0; k < nchunks; k++) {
+	for (k = 0; k < nchunks && !*have_final; k++) {
 		smtp_piece_t pieces[sizeof(body->parts) / sizeof(body->parts[0])];
-		size_t need = total / nchunks + (k < total % nchunks ? 1 : 0), np = 0, j;
-		bool last = k + 1 == nchunks;
+		size_t need = total / nchunks + (k < total % nchunks ? 1 : 0), np = 0;
 		int pi = part;
 		size_t po = off;
 
@@ -1635,34 +1666,98 @@ static zend_result write_bdat(php_smtpsock_session *s, php_smtpsock_body *body, 
 				po = 0;
 			}
 		}
-		if ((rc = smtp_client_chunk_open(s->core, pieces, np, last)) != SMTP_OK) {
-			php_smtpsock_fail_core(s, "BDAT", rc);
+		if (send_chunk(s, pieces, np, k + 1 == nchunks, pipe, sent, final_ev, have_final) == FAILURE) {
 			return FAILURE;
-		}
-		(*sent)++;
-		for (j = 0; j < np; j++) {
-			if (write_chunk_piece(s, pieces[j].data, pieces[j].len) == FAILURE) {
-				return FAILURE;
-			}
 		}
 		part = pi;
 		off = po;
-		if (!pipe) {
-			if (php_smtpsock_next_event(s, final_ev) == FAILURE) {
-				return FAILURE;
-			}
-			(*sent)--;
-			if (!final_ev->ok) {
-				php_smtpsock_fail_reply(s, "message refused", final_ev->reply);
-				return FAILURE;
-			}
-			if (final_ev->last) {
-				*have_final = true;
-				return SUCCESS;
-			}
-		}
 	}
 	return SUCCESS;
+}
+
+/* Read up to want octets of the message stream into buf; *eof when the
+ * stream has ended. FAILURE on a read error (the message cannot be whole). */
+static zend_result read_stream(php_smtpsock_session *s, php_stream *stream, char *buf, size_t want,
+                               size_t *got, bool *eof)
+{
+	*got = 0;
+	*eof = false;
+	while (*got < want) {
+		ssize_t n = php_stream_read(stream, buf + *got, want - *got);
+		if (n < 0) {
+			php_smtpsock_fail(s, "could not read the message stream; the message was not sent");
+			return FAILURE;
+		}
+		if (n == 0) {
+			if (php_stream_eof(stream)) {
+				*eof = true;
+				break;
+			}
+			continue;
+		}
+		*got += (size_t)n;
+	}
+	return SUCCESS;
+}
+
+/* A stream message as BDAT chunks of BDAT_CHUNK octets read one at a time
+ * (constant memory whatever the message's size); the parts before the stream
+ * go in the first chunk. One octet is read ahead so that the last chunk is
+ * known to be the last when it is framed (no empty BDAT 0 LAST). A read error
+ * leaves a chunk sequence without LAST: the session is closed, nothing is
+ * delivered. */
+static zend_result write_bdat_stream(php_smtpsock_session *s, php_smtpsock_body *body, bool pipe,
+                                     size_t *sent, smtp_event_t *final_ev, bool *have_final)
+{
+	char *buf = emalloc(BDAT_CHUNK + 1);
+	size_t have = 0, got;
+	bool eof = false, first = true;
+	zend_result r = FAILURE;
+
+	while (!*have_final) {
+		smtp_piece_t pieces[sizeof(body->parts) / sizeof(body->parts[0]) + 1];
+		size_t np = 0;
+		int i;
+
+		/* fill the chunk, then read one octet past it to learn whether it is the last */
+		if (!eof) {
+			if (read_stream(s, body->stream, buf + have, BDAT_CHUNK - have, &got, &eof) == FAILURE) {
+				php_smtpsock_session_close(s);
+				goto out;
+			}
+			have += got;
+		}
+		if (!eof && read_stream(s, body->stream, buf + have, 1, &got, &eof) == FAILURE) {
+			php_smtpsock_session_close(s);
+			goto out;
+		}
+		if (first) {
+			for (i = 0; i < body->nparts; i++) {
+				if (body->lens[i]) {
+					pieces[np].data = body->parts[i];
+					pieces[np++].len = body->lens[i];
+				}
+			}
+			first = false;
+		}
+		if (have) {
+			pieces[np].data = buf;
+			pieces[np++].len = have;
+		}
+		if (send_chunk(s, pieces, np, eof, pipe, sent, final_ev, have_final) == FAILURE) {
+			goto out;
+		}
+		if (eof) {
+			break;
+		}
+		/* the octet read ahead starts the next chunk */
+		buf[0] = buf[have];
+		have = 1;
+	}
+	r = SUCCESS;
+out:
+	efree(buf);
+	return r;
 }
 
 /* RSET after a failed transaction so the session is ready for the next one;
@@ -1903,7 +1998,7 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	}
 	caps = smtp_client_caps(s->core);
 	pipe = s->cfg.pipelining && (caps->flags & SMTP_CAP_PIPELINING);
-	chunk = s->cfg.chunking && (caps->flags & SMTP_CAP_CHUNKING) && !body->stream;
+	chunk = s->cfg.chunking && (caps->flags & SMTP_CAP_CHUNKING);
 	smtputf8 = (caps->flags & SMTP_CAP_SMTPUTF8) != 0;
 
 	/* international addresses (RFC 6531): decided before anything of the message is written */
@@ -2005,7 +2100,7 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	}
 	if (chunk) {
 		/* BDAT goes out with the envelope when pipelining */
-		if (write_bdat(s, body, pipe, &bdat_pending, &ev, &have_final) == FAILURE) {
+		if ((body->stream ? write_bdat_stream : write_bdat)(s, body, pipe, &bdat_pending, &ev, &have_final) == FAILURE) {
 			goto fail_reset;
 		}
 	} else if ((rc = smtp_client_data(s->core)) != SMTP_OK) {
