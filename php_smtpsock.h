@@ -70,10 +70,16 @@ typedef struct {
 	bool peer_loopback;          /* the peer is 127.0.0.0/8 or ::1 */
 	bool authed;                 /* AUTH done */
 	unsigned long replies;       /* replies received so far */
+	unsigned long attached;      /* connections taken up so far (new or resumed) */
 	double last_io;              /* when the last reply arrived (idle check) */
 	zend_string *ehlo_text;      /* the accepted EHLO reply, kept for persistent reuse */
 	zend_string *pid;            /* persistent id of the stream, NULL when not persistent */
 	bool resumed;                /* the stream came from an earlier request */
+	bool unverified;             /* resumed, and no reply has shown the server is still there */
+	bool check_in_front;         /* php_smtpsock_ensure() left the liveness check to the caller:
+	                              * an RSET written in front of its transaction (pipelining) */
+	bool gone;                   /* the last failure was the server's doing: end of stream,
+	                              * reset, or a 421 (not a timeout, not a local error) */
 	char local_literal[64];      /* our end as an address literal, "[192.0.2.1]" */
 	smtp_reply_t last;           /* last reply received */
 	bool has_last;
@@ -164,9 +170,16 @@ void php_smtpsock_error_clear(php_smtpsock_error *e);
 #define PHP_SMTPSOCK_LVL_GREETED 1   /* connected, greeting read */
 #define PHP_SMTPSOCK_LVL_SECURED 2   /* EHLO/HELO done, TLS as configured */
 #define PHP_SMTPSOCK_LVL_READY   3   /* and AUTH when configured */
+#define PHP_SMTPSOCK_LVL_TXN     4   /* READY, for a transaction that will carry the liveness
+                                      * RSET in front when check_in_front is set */
 
 /* Do what is missing to reach level: connect (failover), EHLO with HELO
- * fallback, STARTTLS per security, AUTH when configured. FAILURE with s->err set. */
+ * fallback, STARTTLS per security, AUTH when configured. A connection reused
+ * after idling (or resumed from an earlier request, or that the server has
+ * written to unasked) is checked first: at LVL_TXN on a pipelining server by
+ * setting s->check_in_front (the caller writes an RSET in front of its
+ * transaction), otherwise with an RSET round trip now; a dead one is replaced
+ * by a new connection. FAILURE with s->err set. */
 zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level);
 /* EHLO (use_ehlo) or HELO with domain (NULL: the configured/default name);
  * fallback: HELO after a 5xx to EHLO. FAILURE with s->err set. */

@@ -620,8 +620,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	php_smtpsock_body body;
 	php_smtpsock_result res;
 	smart_str hb = {0};
-	unsigned long replies_before;
-	bool reused, log_pending = false;
+	bool log_pending = false;
 	zend_result r;
 
 	ZEND_PARSE_PARAMETERS_START(3, 5)
@@ -780,14 +779,9 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	body.nparts = 3;
 
 	s = mail_session();
-	reused = php_smtpsock_session_connected(s);
-	replies_before = s->replies;
+	/* a connection reused from an earlier call or request is checked, and
+	 * replaced if it had gone, by php_smtpsock_send() itself */
 	r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, false, &res);
-	if (r == FAILURE && reused && s->replies == replies_before && !php_smtpsock_session_connected(s)) {
-		/* the reused connection was dead before the server answered anything: once more, afresh */
-		php_smtpsock_result_dtor(&res);
-		r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, false, &res);
-	}
 	if (r == FAILURE) {
 		php_error_docref(NULL, E_WARNING, "%s", s->err.message ? ZSTR_VAL(s->err.message) : "sending failed");
 	} else if (zend_hash_num_elements(Z_ARRVAL(res.rejected)) > 0) {

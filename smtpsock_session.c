@@ -32,7 +32,8 @@
 #define BDAT_CHUNK  (1024 * 1024)   /* most octets of a string message framed per BDAT */
 #define FLUSH_AT    (32 * 1024)     /* write once this much is queued */
 #define DIRECT_MIN  (64 * 1024)     /* string bodies at least this long may bypass the buffer */
-#define PHP_SMTPSOCK_IDLE_CHECK 10.0 /* seconds idle before a NOOP checks a reused session */
+#define PHP_SMTPSOCK_IDLE_CHECK 10.0 /* seconds idle before a reused session is checked with a round trip */
+#define PHP_SMTPSOCK_IDLE_RSET  1.0  /* seconds idle before a transaction gets an RSET in front (pipelining) */
 
 /* ---- config ------------------------------------------------------------- */
 
@@ -379,7 +380,7 @@ void php_smtpsock_session_close(php_smtpsock_session *s)
 		zend_string_release(s->ehlo_text);
 		s->ehlo_text = NULL;
 	}
-	s->resumed = false;
+	s->resumed = s->unverified = s->check_in_front = false;
 	if (s->core) {
 		smtp_client_free(s->core);
 		s->core = NULL;
@@ -509,6 +510,20 @@ static bool session_fd(php_smtpsock_session *s)
 	return s->fd_state == 1;
 }
 
+/* Whether the server has sent something while nobody asked: between
+ * transactions that can only be a 421, an end of stream or a reset (or, on
+ * TLS, a record such as a session ticket). Does not read. */
+static bool peer_spoke(php_smtpsock_session *s)
+{
+	if (s->roff < s->rlen) {
+		return true;
+	}
+	if (!session_fd(s)) {
+		return false;
+	}
+	return php_pollfd_for_ms(s->fd, POLLIN, 0) > 0;
+}
+
 /* Before a read that would sleep: poll for up to busy_poll microseconds.
  * Returns the time the wait began when the read will sleep without having
  * polled (for busy_poll_slept()), else 0. */
@@ -625,6 +640,7 @@ zend_result php_smtpsock_flush(php_smtpsock_session *s)
 		if (w <= 0) {
 			php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
 				s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
+			s->gone = w < 0;   /* 0: timed out */
 			php_smtpsock_session_close(s);
 			return FAILURE;
 		}
@@ -659,7 +675,9 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			if (rc == 1) {
 				s->replies++;
 				s->has_last = smtp_reply_copy(&s->last, ev->reply) == SMTP_OK;
+				s->unverified = false;
 				if (ev->closing && ev->cmd != SMTP_CMD_QUIT) {
+					s->gone = true;
 					php_smtpsock_fail_reply(s, "server closed the session", ev->reply);
 					php_smtpsock_session_close(s);
 					return FAILURE;
@@ -708,6 +726,8 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			smtp_client_eof(s->core);
 			php_smtpsock_fail(s, "connection closed by %s%s",
 				s->host ? ZSTR_VAL(s->host) : "the server", mid ? " in the middle of a reply" : "");
+			/* part of a reply: the server was there, working on what was sent */
+			s->gone = !mid;
 			php_smtpsock_session_close(s);
 			return FAILURE;
 		}
@@ -938,6 +958,7 @@ static void attach(php_smtpsock_session *s, php_stream *stream)
 	s->fd_state = 0;
 	s->ack_owed = false;
 	s->roff = s->rlen = 0;
+	s->attached++;
 	s->core = smtp_client_new();
 	if (Z_TYPE(s->cfg.logger) != IS_UNDEF) {
 		smtp_client_set_trace(s->core, trace_to_logger, s);
@@ -945,15 +966,16 @@ static void attach(php_smtpsock_session *s, php_stream *stream)
 }
 
 /* Pick up the persistent stream an earlier request left READY: its state
- * from the info saved beside it, then a NOOP proves the session alive.
- * FAILURE (nothing left behind) means: connect afresh. */
+ * from the info saved beside it. Whether the server is still there is left
+ * to the first use (unverified): an RSET in front of the first transaction,
+ * or a round trip before anything else (php_smtpsock_ensure()). FAILURE
+ * (nothing left behind, or found closed) means: connect afresh. */
 #define RESUME_BUSY 2   /* another session of this process holds the stream */
 
 static int resume(php_smtpsock_session *s)
 {
 	php_stream *stream = NULL;
 	pinfo_t *pi;
-	smtp_event_t ev;
 
 	if (php_stream_from_persistent_id(ZSTR_VAL(s->pid), &stream) != PHP_STREAM_PERSISTENT_SUCCESS) {
 		return FAILURE;
@@ -974,20 +996,13 @@ static int resume(php_smtpsock_session *s)
 	s->authed = pi->authed;
 	memcpy(s->local_literal, pi->local_literal, sizeof(s->local_literal));
 	s->ehlo_text = pi->ehlo_text ? zend_string_init(pi->ehlo_text, pi->ehlo_len, 0) : NULL;
-	if (smtp_client_resume(s->core, pi->ehlo_text ? pi->ehlo_text : "", pi->ehlo_len, pi->tls) != SMTP_OK
-			|| smtp_client_noop(s->core) != SMTP_OK
-			|| php_smtpsock_flush(s) == FAILURE
-			|| php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
-		/* dead or confused: drop it (next_event may have closed it already) */
-		if (s->stream) {
-			pinfo_forget(s);
-			php_stream_pclose(s->stream);
-			s->stream = NULL;
-		}
-		if (s->core) {
-			smtp_client_free(s->core);
-			s->core = NULL;
-		}
+	if (smtp_client_resume(s->core, pi->ehlo_text ? pi->ehlo_text : "", pi->ehlo_len, pi->tls) != SMTP_OK) {
+		/* confused: drop it */
+		pinfo_forget(s);
+		php_stream_pclose(s->stream);
+		s->stream = NULL;
+		smtp_client_free(s->core);
+		s->core = NULL;
 		if (s->ehlo_text) {
 			zend_string_release(s->ehlo_text);
 			s->ehlo_text = NULL;
@@ -996,6 +1011,7 @@ static int resume(php_smtpsock_session *s)
 		php_smtpsock_error_clear(&s->err);
 		return FAILURE;
 	}
+	s->unverified = true;
 	/* the info stays marked in use until this session leaves it clean */
 	s->resumed = true;
 	return SUCCESS;
@@ -1340,19 +1356,34 @@ zend_result php_smtpsock_ensure(php_smtpsock_session *s, int level)
 {
 	smtp_state_t st;
 
-	if (php_smtpsock_session_connected(s) && s->last_io > 0 && now_seconds() - s->last_io > PHP_SMTPSOCK_IDLE_CHECK
-			&& smtp_client_state(s->core) == SMTP_ST_READY && smtp_client_pending(s->core) == 0) {
-		/* idle for a while: the server may have timed the session out */
-		smtp_event_t ev;
-		if (smtp_client_noop(s->core) != SMTP_OK || php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
-			php_smtpsock_session_close(s);
-			php_smtpsock_error_clear(&s->err);
+	if (!php_smtpsock_session_connected(s) && connect_any(s) == FAILURE) {
+		return FAILURE;
+	}
+	s->check_in_front = false;
+	if (php_smtpsock_session_connected(s) && smtp_client_state(s->core) == SMTP_ST_READY
+			&& smtp_client_pending(s->core) == 0) {
+		/* A session reused after idling: the server may have closed it. An
+		 * RSET in front of the caller's transaction checks that at no cost
+		 * in round trips where the server pipelines; otherwise a round trip
+		 * now, before anything else is written, which can always be redone
+		 * on a new connection. */
+		double idle = s->last_io > 0 ? now_seconds() - s->last_io : 0;
+		bool pipe = s->cfg.pipelining && (smtp_client_caps(s->core)->flags & SMTP_CAP_PIPELINING);
+		bool signalled = peer_spoke(s);   /* a 421, an end of stream or a reset is waiting */
+
+		if (level == PHP_SMTPSOCK_LVL_TXN && pipe && (s->unverified || signalled || idle > PHP_SMTPSOCK_IDLE_RSET)) {
+			s->check_in_front = true;
+		} else if (s->unverified || signalled || idle > PHP_SMTPSOCK_IDLE_CHECK) {
+			smtp_event_t ev;
+			if (smtp_client_rset(s->core) != SMTP_OK || php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
+				php_smtpsock_session_close(s);
+				php_smtpsock_error_clear(&s->err);
+			}
 		}
 	}
-	if (!php_smtpsock_session_connected(s)) {
-		if (connect_any(s) == FAILURE) {
-			return FAILURE;
-		}
+	/* a connection found dead just now: a new one (nothing of the caller's was written) */
+	if (!php_smtpsock_session_connected(s) && connect_any(s) == FAILURE) {
+		return FAILURE;
 	}
 	if (level < PHP_SMTPSOCK_LVL_SECURED) {
 		return SUCCESS;
@@ -1411,6 +1442,7 @@ static zend_result write_all(php_smtpsock_session *s, const char *p, size_t n)
 		if (w <= 0) {
 			php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
 				s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
+			s->gone = w < 0;
 			php_smtpsock_session_close(s);
 			return FAILURE;
 		}
@@ -1469,6 +1501,7 @@ static zend_result flush_then_write(php_smtpsock_session *s, const char *p, size
 						&& php_pollfd_for_ms(s->fd, POLLOUT, (int)(left * 1000) + 1) > 0) {
 					continue;
 				}
+				s->gone = errno != EAGAIN && errno != EWOULDBLOCK;
 				php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
 					s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
 				php_smtpsock_session_close(s);
@@ -1765,6 +1798,7 @@ out:
 static void reset_quietly(php_smtpsock_session *s)
 {
 	php_smtpsock_error saved = s->err;
+	bool gone = s->gone;
 	smtp_event_t ev;
 
 	if (!php_smtpsock_session_connected(s)) {
@@ -1784,6 +1818,21 @@ static void reset_quietly(php_smtpsock_session *s)
 	}
 	php_smtpsock_error_clear(&s->err);
 	s->err = saved;
+	s->gone = gone;
+}
+
+/* The reply to the liveness RSET written in front of a transaction. Any
+ * reply shows the server is there (*answered); FAILURE (with s->gone when it
+ * was an end of stream, a reset or a 421) when it had left. */
+static zend_result read_check(php_smtpsock_session *s, bool *answered)
+{
+	smtp_event_t ev;
+
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+		return FAILURE;
+	}
+	*answered = true;
+	return SUCCESS;
 }
 
 static void record_rcpt(php_smtpsock_result *res, zend_string **addrs, const smtp_event_t *ev)
@@ -1979,19 +2028,35 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	smart_str mparams = {0};
 	uint32_t n = 0, i;
 	bool pipe, chunk, mail_ok = true, have_final = false, utf8 = false, smtputf8;
+	bool reused, check, rset_answered = false, replayed = false;
+	unsigned long replies_at_start, attached;
 	size_t bdat_pending = 0;
 	int rc;
 	zend_result result = FAILURE;
+	const char *given_from = from;
+	size_t given_from_len = from_len;
 
+again:
+	from = given_from;
+	from_len = given_from_len;
 	array_init(&res->accepted);
 	array_init(&res->rejected);
 	res->reply = NULL;
 	res->queue_id = NULL;
 	php_smtpsock_error_clear(&s->err);
+	s->gone = false;
 
-	if (php_smtpsock_ensure(s, PHP_SMTPSOCK_LVL_READY) == FAILURE) {
+	reused = php_smtpsock_session_connected(s);
+	attached = s->attached;
+	if (php_smtpsock_ensure(s, PHP_SMTPSOCK_LVL_TXN) == FAILURE) {
 		return FAILURE;
 	}
+	check = s->check_in_front;
+	s->check_in_front = false;
+	/* the connection this transaction runs on was made before this call
+	 * (or by an earlier request) */
+	reused = (reused && attached == s->attached) || s->resumed;
+	replies_at_start = s->replies;
 	if (smtp_client_state(s->core) != SMTP_ST_READY) {
 		php_smtpsock_fail_core(s, "MAIL", SMTP_E_STATE);
 		return FAILURE;
@@ -2053,6 +2118,11 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	smart_str_0(&mparams);
 
 	smtp_client_set_pipelining(s->core, pipe);
+	if (check && (rc = smtp_client_rset(s->core)) != SMTP_OK) {
+		/* the liveness check, written in front of the transaction */
+		php_smtpsock_fail_core(s, "RSET", rc);
+		goto done;
+	}
 	rc = smtp_client_mail(s->core, from, from_len, mparams.s ? ZSTR_VAL(mparams.s) : "",
 		mparams.s ? ZSTR_LEN(mparams.s) : 0);
 	if (rc != SMTP_OK) {
@@ -2091,7 +2161,8 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	}
 	if (pipe && atomic) {
 		/* all or nothing: every envelope reply before any of the message */
-		if (php_smtpsock_flush(s) == FAILURE || read_envelope(s, res, addrs, n, true, &mail_ok) == FAILURE) {
+		if (php_smtpsock_flush(s) == FAILURE || (check && read_check(s, &rset_answered) == FAILURE)
+				|| read_envelope(s, res, addrs, n, true, &mail_ok) == FAILURE) {
 			goto done;
 		}
 		if (!mail_ok || zend_hash_num_elements(Z_ARRVAL(res->rejected)) > 0) {
@@ -2108,7 +2179,8 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 		goto fail_reset;
 	}
 	if (pipe && !atomic) {
-		if (read_envelope(s, res, addrs, n, false, &mail_ok) == FAILURE) {
+		if ((check && read_check(s, &rset_answered) == FAILURE)
+				|| read_envelope(s, res, addrs, n, false, &mail_ok) == FAILURE) {
 			goto done;
 		}
 	}
@@ -2188,6 +2260,23 @@ done:
 	efree(wire);
 	efree(addrs);
 	smart_str_free(&mparams);
+	n = 0;
+	wire = addrs = NULL;
+	wire_from = NULL;
+	if (result == FAILURE && !replayed && s->gone && !php_smtpsock_session_connected(s)
+			&& (check ? !rset_answered : reused && s->replies == replies_at_start)) {
+		/* The reused connection had gone before the server answered anything
+		 * of this transaction (the RSET in front, or MAIL when not
+		 * pipelining, got an end of stream, a reset or a 421): nothing of it
+		 * was accepted. Once more on a new connection; never a third time. */
+		replayed = true;
+		check = rset_answered = false;
+		mail_ok = true;
+		have_final = utf8 = false;
+		bdat_pending = 0;
+		php_smtpsock_result_dtor(res);
+		goto again;
+	}
 	return result;
 }
 

@@ -1,5 +1,5 @@
 --TEST--
-Persistent connections: later requests of the same PHP process send over the first request's connection (NOOP-checked), for smtp_mail() and SmtpSocket; a dead one is replaced
+Persistent connections: later requests of the same PHP process send over the first request's connection (checked by an RSET written in front of the transaction, no extra round trip), for smtp_mail() and SmtpSocket; a dead one is replaced
 --EXTENSIONS--
 smtpsock
 --SKIPIF--
@@ -11,9 +11,12 @@ $G = ['send' => "220 scripted ESMTP\r\n"];
 $E = ['expect' => 'EHLO', 'send' => "250-scripted\r\n250 PIPELINING\r\n"];
 $msg = [['expect' => 'MAIL', 'send' => "250 2.1.0 ok\r\n250 2.1.5 ok\r\n354 go\r\n"], ['expect' => 'RCPT'], ['expect' => 'DATA'],
         ['read_data' => true, 'send' => "250 2.0.0 queued\r\n"]];
-$noop = [['expect' => 'NOOP', 'send' => "250 2.0.0 ok\r\n"]];
-// ONE connection serves three requests; a second connection (after the server drops the first) serves the fourth
-$srv = smtpsock_test_scripted(array_merge([$G, $E], $msg, $noop, $msg, $noop, $msg, [['close' => true], ['next_connection' => true], $G, $E], $msg,
+// a resumed connection: RSET, MAIL, RCPT, DATA arrive in one write
+$rset = [['expect' => 'RSET', 'send' => "250 2.0.0 ok\r\n"]];
+// ONE connection serves three requests; a second connection (after the server drops the first) serves the fourth;
+// the fifth finds the second gone only when its RSET gets no reply: sent on a third, once
+$srv = smtpsock_test_scripted(array_merge([$G, $E], $msg, $rset, $msg, $rset, $msg, [['close' => true], ['next_connection' => true], $G, $E], $msg,
+    [['expect' => 'RSET'], ['close' => true], ['next_connection' => true], $G, $E], $msg,
     [['drain' => 5]]), ['time_limit' => 60]);
 
 $doc = sys_get_temp_dir() . '/smtpsock-persist-' . getmypid();
@@ -38,22 +41,29 @@ $get = fn($path) => @file_get_contents("http://127.0.0.1:$wport/$path");
 echo "request 1: ", $get('mail.php'), "\n";
 echo "request 2: ", $get('mail.php'), "\n";
 echo "request 3: ", $get("socket.php?port={$srv->port}"), "\n";
-// the server closed that connection: the liveness check sees it before any NOOP, and a new one is made
+// the server closed that connection: the liveness check sees it before anything is written, and a new one is made
 echo "request 4: ", $get('mail.php'), "\n";
+echo "request 5: ", $get('mail.php'), "\n";
 
 proc_terminate($web);
 proc_close($web);
 $srv->wait(10);
 $t = $srv->transcript();
-echo "connections used: ", substr_count($t, 'EHLO'), ", messages: ", substr_count($t, 'MAIL FROM'), ", NOOP checks: ", substr_count($t, 'NOOP'), ", QUIT: ", substr_count($t, 'QUIT'), "\n";
+echo "connections used: ", substr_count($t, 'EHLO'), ", messages: ", substr_count($t, 'MAIL FROM'), ", RSET checks: ", substr_count($t, 'RSET'), ", NOOP: ", substr_count($t, 'NOOP'), ", QUIT: ", substr_count($t, 'QUIT'), "\n";
 echo "first connection: ", substr_count($srv->transcript(1), 'MAIL FROM'), " messages\n";
+echo "third connection: ", substr_count($srv->transcript(3), 'MAIL FROM'), " message, data sent ", substr_count($srv->transcript(3), "\r\n.\r\n"), " time(s)\n";
+// the check goes in the same write as the transaction: RSET directly followed by MAIL
+echo "RSET in front of MAIL: ", preg_match_all("/RSET\r\nMAIL FROM/", $srv->transcript(1)), "\n";
 array_map('unlink', glob("$doc/*"));
 rmdir($doc);
 ?>
---EXPECT--
+--EXPECTF--
 request 1: true 1
 request 2: true 1
 request 3: 250 2.0.0 queued
 request 4: true 1
-connections used: 2, messages: 4, NOOP checks: 2, QUIT: 0
+request 5: true 1
+connections used: 3, messages: %d, RSET checks: 3, NOOP: 0, QUIT: 0
 first connection: 3 messages
+third connection: 1 message, data sent 1 time(s)
+RSET in front of MAIL: 2
