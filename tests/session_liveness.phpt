@@ -51,7 +51,7 @@ foreach ($cases as $name => [$kind, $fault, $replay, $idle]) {
     $script = array_merge([$G, $E], $ok($kind, 'one', 'ONE1'), $fault,
         [['next_connection' => true], $G, $E], $second, $ok($kind, 'three', 'THREE3'),
         [['expect' => 'QUIT', 'send' => "221 bye\r\n"]]);
-    $srv = smtpsock_test_scripted($script);
+    $srv = smtpsock_test_scripted($script, ['stray_rset' => 'strict']);
     $s = new SmtpSocket($srv->host, $srv->port, ['timeout' => 2]);
     $out = [];
     $out[] = $s->send('a@example.org', 'b@example.org', $msg('one'))['queue_id'];
