@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole smtpsock test suite, as root on Debian 12:
 #
-#   bash tests/run.sh                 everything
+#   bash tests/run.sh                 everything (tests/ and bridges/*/tests/)
 #   bash tests/run.sh tests/foo.phpt  same phases, but only the given PHPT
 #                                     test(s) / run-tests.php arguments
 #
@@ -172,6 +172,10 @@ if [[ ${#args[@]} -gt 0 ]]; then
     rt_args+=("${args[@]}")
 else
     rt_args+=("$ROOT/tests")
+    # the framework bridges' tests (bridges/*/tests), against the same servers
+    for d in "$ROOT"/bridges/*/tests; do
+        [[ -d "$d" ]] && rt_args+=("$d")
+    done
 fi
 
 rt_rc=0

@@ -75,7 +75,10 @@ final class SmtpsockTransportFactory extends AbstractTransportFactory
         $ssl = [];
         foreach (self::dsnOptions($dsn) as $name => $value) {
             if ($name === 'rejected_recipients') {
-                $rejected = (string) $value;
+                $rejected = \is_string($value) ? $value : '';
+                if (!\in_array($rejected, [SmtpsockTransport::REJECTED_FAIL, SmtpsockTransport::REJECTED_DELIVER], true)) {
+                    throw new InvalidArgumentException(sprintf('rejected_recipients must be "fail" or "deliver", not "%s".', $rejected));
+                }
                 continue;
             }
             if (isset(self::SSL_OPTIONS[$name])) {
