@@ -6,6 +6,7 @@ namespace Smtpsock\Bridge\Symfony;
 
 use Psr\EventDispatcher\EventDispatcherInterface;
 use Psr\Log\LoggerInterface;
+use Symfony\Component\Mailer\Exception\InvalidArgumentException;
 use Symfony\Component\Mailer\Exception\TransportException;
 use Symfony\Component\Mailer\SentMessage;
 use Symfony\Component\Mailer\Transport\AbstractTransport;
@@ -25,21 +26,27 @@ final class SmtpsockTransport extends AbstractTransport
     public const REJECTED_FAIL = 'fail';
     public const REJECTED_DELIVER = 'deliver';
 
-    private ?\SmtpSocket $socket = null;
+    private \SmtpSocket $socket;
 
     /** Transcript lines of the current message, filled by SmtpSocket's logger. */
     private \ArrayObject $transcript;
 
+    private string $host;
+    private int $port;
+    private bool $implicitTls;
+    private string $rejectedRecipients;
+
     /**
      * @param string $host    as SmtpSocket's $host: a name, an address, tls://host, or a ";" list
-     * @param array  $options SmtpSocket constructor options (not "logger": the transport sets its own)
+     * @param array  $options SmtpSocket constructor options (not "logger": the transport sets its own);
+     *                        they stay inside the SmtpSocket (no copy here that a dump could show)
      * @param string $rejectedRecipients "fail" (all or nothing, the default) or "deliver"
      */
     public function __construct(
-        private string $host = 'localhost',
-        private int $port = 25,
-        #[\SensitiveParameter] private array $options = [],
-        private string $rejectedRecipients = self::REJECTED_FAIL,
+        string $host = 'localhost',
+        int $port = 25,
+        #[\SensitiveParameter] array $options = [],
+        string $rejectedRecipients = self::REJECTED_FAIL,
         ?EventDispatcherInterface $dispatcher = null,
         ?LoggerInterface $logger = null,
     ) {
@@ -47,12 +54,24 @@ final class SmtpsockTransport extends AbstractTransport
             throw new \LogicException('The smtpsock extension is not loaded (extension=smtpsock in php.ini).');
         }
         if (!\in_array($rejectedRecipients, [self::REJECTED_FAIL, self::REJECTED_DELIVER], true)) {
-            throw new \InvalidArgumentException(sprintf('rejected_recipients must be "fail" or "deliver", not "%s".', $rejectedRecipients));
+            throw new InvalidArgumentException(sprintf('rejected_recipients must be "fail" or "deliver", not "%s".', $rejectedRecipients));
         }
         if (isset($options['logger'])) {
-            throw new \InvalidArgumentException('The "logger" option is set by the transport itself (its debug transcript).');
+            throw new InvalidArgumentException('The "logger" option is set by the transport itself (its debug transcript).');
         }
-        $this->transcript = new \ArrayObject();
+        $transcript = $this->transcript = new \ArrayObject();   // the logger holds this, not $this: no reference cycle
+        $options['logger'] = static function (string $direction, string $line) use ($transcript): void {
+            $transcript[] = $direction . ' ' . $line;
+        };
+        try {
+            $this->socket = new \SmtpSocket($host, $port, $options);
+        } catch (\ValueError|\TypeError $e) {
+            throw new InvalidArgumentException('smtpsock: ' . $e->getMessage(), 0, $e);
+        }
+        $this->host = $host;
+        $this->port = $port;
+        $this->implicitTls = ($options['security'] ?? null) === 'tls';
+        $this->rejectedRecipients = $rejectedRecipients;
         parent::__construct($dispatcher, $logger);
     }
 
@@ -71,41 +90,27 @@ final class SmtpsockTransport extends AbstractTransport
         return $this->rejectedRecipients;
     }
 
-    /** The SmtpSocket of this transport (made on first use). */
+    /** The SmtpSocket of this transport. */
     public function getSmtpSocket(): \SmtpSocket
     {
-        if ($this->socket === null) {
-            $transcript = $this->transcript;   // not $this: no reference cycle through the logger
-            $this->socket = new \SmtpSocket($this->host, $this->port, $this->options + [
-                'logger' => static function (string $direction, string $line) use ($transcript): void {
-                    $transcript[] = $direction . ' ' . $line;
-                },
-            ]);
-        }
-
         return $this->socket;
     }
 
     /** Close the connection (QUIT); the next message opens a new one. */
     public function stop(): void
     {
-        if ($this->socket !== null) {
-            try {
-                if ($this->socket->isConnected()) {
-                    $this->socket->quit();
-                }
-            } catch (\SmtpSocketException) {
-                // the connection is gone either way
-            } finally {
-                $this->socket = null;
+        try {
+            if ($this->socket->isConnected()) {
+                $this->socket->quit();
             }
+        } catch (\SmtpSocketException) {
+            // the connection is gone either way
         }
     }
 
     public function __toString(): string
     {
-        $security = $this->options['security'] ?? null;
-        $scheme = $security === 'tls' ? 'smtpsocks' : 'smtpsock';
+        $scheme = $this->implicitTls ? 'smtpsocks' : 'smtpsock';
         $host = $this->host;
         if (str_contains($host, ':') && !str_contains($host, ';') && !str_starts_with($host, '[') && !str_contains($host, '://')) {
             $host = '[' . $host . ']';   // an IPv6 address
@@ -127,10 +132,9 @@ final class SmtpsockTransport extends AbstractTransport
             $options['atomic'] = true;
         }
 
-        $socket = $this->getSmtpSocket();
         $this->transcript->exchangeArray([]);
         try {
-            $result = $socket->send($from, $recipients, $message->toString(), $options);
+            $result = $this->socket->send($from, $recipients, $message->toString(), $options);
         } catch (\SmtpSocketException $e) {
             $exception = $this->translate($e);
             $exception->appendDebug($this->takeTranscript());
