@@ -124,7 +124,7 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
     {
         $header = static::stripTrailingWSP($header) . static::$LE . static::$LE;
         if (!$this->smtpConnect($this->SMTPOptions)) {
-            throw new Exception($this->lang('smtp_connect_failed'), self::STOP_CRITICAL);
+            throw new Exception($this->lang('smtp_connect_failed') . ' ' . $this->ErrorInfo, self::STOP_CRITICAL);
         }
         $from = $this->Sender === '' ? $this->From : $this->Sender;
         $recipients = [];
