@@ -151,6 +151,9 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
                 throw new Exception($this->lang('recipients_failed') . $this->smtpsockRefusals($rejected), self::STOP_CONTINUE, $e);
             }
             $detail = $e->getMessage();
+            if (preg_match('/^AUTH |offer AUTH|AUTH mechanism|send credentials/', $detail)) {
+                throw new Exception($this->lang('authenticate') . ' ' . $detail, self::STOP_CRITICAL, $e);
+            }
             if ($e->getSmtpCode() === 0) {
                 throw new Exception($this->lang('smtp_connect_failed') . ' ' . $detail, self::STOP_CRITICAL, $e);
             }
