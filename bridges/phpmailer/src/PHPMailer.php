@@ -26,7 +26,10 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
 
     private ?string $smtpsockTransactionId = null;
 
-    /** The queue id the server gave the last message sent over SMTP, or null. */
+    /**
+     * The queue id the server gave the last message sent over SMTP, or null
+     * (getSMTPInstance()->getLastTransactionID() gives the same).
+     */
     public function getLastTransactionID(): ?string
     {
         return $this->smtpsockTransactionId;
@@ -60,9 +63,9 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
     public function smtpConnect($options = null)
     {
         // PHPMailer's own code reads $this->smtp after a failure (postSend()):
-        // an unconnected SMTP object keeps it working
+        // an SMTP object that never connects keeps it working
         if ($this->smtp === null) {
-            $this->smtp = $this->getSMTPInstance();
+            $this->setSMTPInstance(new SmtpsockSMTP());
         }
         try {
             if ($options !== null && $options !== $this->SMTPOptions) {
@@ -139,6 +142,9 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
         }
 
         $this->smtpsockTransactionId = null;
+        if ($this->smtp instanceof SmtpsockSMTP) {
+            $this->smtp->setSmtpsockTransactionId(null);
+        }
         $socket = $this->getSmtpSocket();
         try {
             $result = $socket->send($from, array_column($recipients, 0), $header . $body, $options);
@@ -166,6 +172,9 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
             throw new Exception($e->getMessage(), self::STOP_CRITICAL, $e);
         }
         $this->smtpsockTransactionId = $result['queue_id'];
+        if ($this->smtp instanceof SmtpsockSMTP) {
+            $this->smtp->setSmtpsockTransactionId($result['queue_id']);
+        }
         $this->smtpsockDone();
         $this->smtpsockCallbacks($recipients, $result['rejected'], $body, $result['queue_id']);
         if ($result['rejected']) {

@@ -51,7 +51,8 @@ foreach ([PHPMailer\PHPMailer\PHPMailer::class, Smtpsock\Bridge\PHPMailer\PHPMai
         ", sender ", $msgs[0]['return_path'] ?? '?', ", byte-exact $exact of 3, with an empty line added $plusLine\n";
 }
 preg_match('/\bid ([0-9A-Za-z]+)/', implode(' ', smtpsock_test_header($msgs[0], 'Received')), $rid);
-echo "getLastTransactionID() is the queue id: ", $mail->getLastTransactionID() === ($rid[1] ?? '?') ? 'yes' : 'no', "\n";
+echo "getLastTransactionID() is the queue id: ", $mail->getLastTransactionID() === ($rid[1] ?? '?') ? 'yes' : 'no',
+    ", also through getSMTPInstance(): ", $mail->getSMTPInstance()->getLastTransactionID() === ($rid[1] ?? '?') ? 'yes' : 'no', "\n";
 
 // Host list: the first host is dead; Sender is the envelope sender; the callback per recipient
 $calls = [];
@@ -150,7 +151,7 @@ echo "keepalive: ", count(smtpsock_test_wait_messages($pf['maildir'], $tok, 3)),
 --EXPECTF--
 PHPMailer\PHPMailer\PHPMailer: send() true, delivered to ann@example.org,bob@example.org,dave@example.org, sender reports@example.com, byte-exact 0 of 3, with an empty line added 3
 Smtpsock\Bridge\PHPMailer\PHPMailer: send() true, delivered to ann@example.org,bob@example.org,dave@example.org, sender reports@example.com, byte-exact 3 of 3, with an empty line added 0
-getLastTransactionID() is the queue id: yes
+getLastTransactionID() is the queue id: yes, also through getSMTPInstance(): yes
 partial: send() false
   ErrorInfo: SMTP Error: The following recipients failed: reject-1@example.org: 550 5.1.1 %s
   callbacks: ann@example.org=sent+id reject-1@example.org=refused bob@example.org=sent+id
