@@ -1,5 +1,5 @@
 --TEST--
-Laravel bridge: a Laravel 13 application context (Illuminate container, config, Mail facade, no HTTP) discovers SmtpsockServiceProvider through vendor/composer/installed.json; a Mailable sent through a mailer with transport => smtpsock (Laravel's smtp keys) arrives; a mailer with a url (STARTTLS + AUTH, test CA) too; a refusal is Symfony's exception
+Laravel bridge: a Laravel 13 application context (Illuminate container, config, Mail facade, no HTTP) discovers SmtpsockServiceProvider through vendor/composer/installed.json; a Mailable sent through a mailer with transport => smtpsock (Laravel's smtp keys; encryption tls and ssl with AUTH) arrives; a mailer with a url (STARTTLS + AUTH, test CA) too; a refusal is Symfony's exception
 --EXTENSIONS--
 smtpsock
 --SKIPIF--
@@ -64,6 +64,10 @@ $app->instance('config', new Illuminate\Config\Repository([
         'mailers' => [
             'relay' => ['transport' => 'smtpsock', 'host' => $pf['host'], 'port' => $pf['port'], 'username' => null,
                         'password' => null, 'encryption' => null, 'timeout' => 10],
+            'starttls' => ['transport' => 'smtpsock', 'host' => $tls['host'], 'port' => $tls['port'], 'username' => $tls['user'],
+                           'password' => $tls['password'], 'encryption' => 'tls', 'timeout' => 10, 'cafile' => $tls['ca']],
+            'implicit' => ['transport' => 'smtpsock', 'host' => $tls['host'], 'port' => $tls['smtps_port'], 'username' => $tls['user'],
+                           'password' => $tls['password'], 'encryption' => 'ssl', 'timeout' => 10, 'cafile' => $tls['ca']],
             'submission' => ['transport' => 'smtpsock', 'url' => sprintf('smtpsock://%s:%s@%s:%d?security=starttls&cafile=%s',
                 rawurlencode($tls['user']), rawurlencode($tls['password']), $tls['host'], $tls['port'], rawurlencode($tls['ca']))],
         ],
@@ -96,6 +100,17 @@ $m = smtpsock_test_wait_messages($tls['maildir'], $tok, 1)[0];
 echo "submission: delivered, authenticated over TLS: ",
     preg_match('/using TLSv1\.[23].*Authenticated sender/s', implode(' ', smtpsock_test_header($m, 'Received'))) ? 'yes' : 'no', "\n";
 
+// Laravel's smtp keys with encryption: tls = STARTTLS, ssl = implicit TLS
+foreach (['starttls', 'implicit'] as $mailer) {
+    $tok = smtpsock_test_token();
+    $sent = Mail::mailer($mailer)->to('dave@example.org')->send(new WeeklyReport($tok));
+    $m = smtpsock_test_wait_messages($tls['maildir'], $tok, 1)[0];
+    $debug = $sent->getSymfonySentMessage()->getDebug();
+    echo "$mailer: ", Mail::mailer($mailer)->getSymfonyTransport(), ", STARTTLS sent: ", str_contains($debug, '> STARTTLS') ? 'yes' : 'no',
+        ", authenticated over TLS: ", preg_match('/using TLSv1\.[23].*Authenticated sender/s', implode(' ', smtpsock_test_header($m, 'Received'))) ? 'yes' : 'no',
+        ", password in debug: ", str_contains($debug, $tls['password']) ? 'yes' : 'no', "\n";
+}
+
 // a refused recipient: all or nothing, Symfony's exception
 try {
     Mail::to(['ann@example.org', 'reject-1@example.org'])->send(new WeeklyReport(smtpsock_test_token()));
@@ -115,4 +130,6 @@ text and html parts: yes
 getMessageId() is the queue id: yes
 byte-exact: yes
 submission: delivered, authenticated over TLS: yes
+starttls: smtpsock://127.0.0.1:%d, STARTTLS sent: yes, authenticated over TLS: yes, password in debug: no
+implicit: smtpsocks://127.0.0.1:%d, STARTTLS sent: no, authenticated over TLS: yes, password in debug: no
 refusal: Symfony\Component\Mailer\Exception\UnexpectedResponseException 550
