@@ -26,6 +26,9 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
 
     private ?string $smtpsockTransactionId = null;
 
+    /** Stream context options given to smtpConnect() (else SMTPOptions). */
+    private ?array $smtpsockContextOptions = null;
+
     /**
      * The queue id the server gave the last message sent over SMTP, or null
      * (getSMTPInstance()->getLastTransactionID() gives the same).
@@ -38,9 +41,10 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
     /** The SmtpSocket in use (made from the current settings on first use). */
     public function getSmtpSocket(): \SmtpSocket
     {
-        [$host, $port, $options] = $this->smtpsockSettings($this->SMTPOptions);
+        $contextOptions = $this->smtpsockContextOptions ?? $this->SMTPOptions;
+        [$host, $port, $options] = $this->smtpsockSettings($contextOptions);
         $key = hash('sha256', serialize([$host, $port, array_diff_key($options, ['logger' => 1, 'context' => 1]),
-            $this->SMTPOptions, $this->SMTPDebug > 0]));
+            $contextOptions, $this->SMTPDebug > 0]));
         if ($this->smtpsock !== null && $this->smtpsockKey !== $key) {
             $this->smtpClose();
         }
@@ -68,10 +72,7 @@ class PHPMailer extends \PHPMailer\PHPMailer\PHPMailer
             $this->setSMTPInstance(new SmtpsockSMTP());
         }
         try {
-            if ($options !== null && $options !== $this->SMTPOptions) {
-                $this->smtpClose();
-                $this->SMTPOptions = $options;
-            }
+            $this->smtpsockContextOptions = $options;   // a change makes a new SmtpSocket
             $socket = $this->getSmtpSocket();
             if (!$socket->isConnected()) {
                 $socket->connect();
