@@ -1,13 +1,12 @@
 --TEST--
-Symfony Mailer bridge: a long-running loop on one transport whose relay closes the idle connection between two messages (421 and close, as Postfix's smtpd_timeout does): nothing lost, the next message goes on a new connection, each with its queue id
---XFAIL--
-Waits for the extension's replay of a transaction on a connection the relay closed while idle (SPEC 6, Long-lived sessions; being finished on main): without it the first message after the 421 fails
+Symfony Mailer bridge: a long-running loop on one transport whose relay closes the idle connection between two messages (a scripted 421 and close; a real Postfix with smtpd_timeout = 2s): nothing lost, nothing sent twice, the next message goes on a new connection, each with its queue id
 --EXTENSIONS--
 smtpsock
 --SKIPIF--
 <?php
 require __DIR__ . '/symfony.inc';
 if ($r = symfony_bridge_skip_reason()) die("skip $r");
+if ($r = smtpsock_test_postfix_skip_reason()) die("skip $r");
 ?>
 --FILE--
 <?php
@@ -40,7 +39,7 @@ foreach ([1, 2, 3] as $i) {
         $ids[] = get_class($e) . ': ' . $e->getMessage();
     }
     if ($i === 1) {
-        usleep(800000);   // idle: the relay gives up on the connection meanwhile
+        usleep(1500000);   // idle: the relay gives up on the connection meanwhile
     }
 }
 echo "queue ids: ", implode(', ', $ids), "\n";
@@ -50,9 +49,31 @@ echo "server script done: ", $srv->exitCode() === 0 ? 'yes' : 'no: ' . $srv->log
 $t = $srv->transcript();
 echo "subjects sent: ", implode(',', array_map(fn($m) => $m[1], preg_match_all('/^Subject: loop (\d)/m', $t, $mm, PREG_SET_ORDER) ? $mm : [])), "\n";
 echo "connections: ", $srv->transcript(1) !== '' && $srv->transcript(2) !== '' ? 2 : 'not 2', "\n";
+
+// a real relay: Postfix closing sessions idle for more than 2 s (421 4.4.2 ... timeout exceeded)
+$pf = smtpsock_test_postfix_with('smtpd_timeout = 2s');
+$transport = symfony_bridge_transport("smtpsock://{$pf['host']}:{$pf['port']}?timeout=10");
+$tok = smtpsock_test_token();
+$ids = [];
+foreach ([1, 2, 3] as $i) {
+    if ($i > 1) {
+        sleep(3);
+    }
+    $sent = $transport->send((new Email())->from('app@example.com')->to('ann@example.org')->subject("idle $i $tok")->text("message $i\n"));
+    $ids[] = $sent->getMessageId();
+    $debug[$i] = $sent->getDebug();
+}
+$msgs = smtpsock_test_wait_messages($pf['maildir'], $tok, 3);
+sleep(1);   // a message sent twice would arrive now
+$msgs = smtpsock_test_wait_messages($pf['maildir'], $tok, 3, 0.5);
+echo "Postfix: ", count($msgs), " delivered, subjects ", implode(',', array_map(fn($m) => substr(smtpsock_test_header($m, 'Subject')[0], 5, 1), $msgs)),
+    ", ", count(array_unique($ids)), " queue ids\n";
+echo "Postfix closed the idle session: ", str_contains($debug[2] . $debug[3], 'timeout exceeded') ? 'yes' : 'no', "\n";
 ?>
 --EXPECT--
 queue ids: AAA111, BBB222, CCC333
 server script done: yes
 subjects sent: 1,2,3
 connections: 2
+Postfix: 3 delivered, subjects 1,2,3, 3 queue ids
+Postfix closed the idle session: yes
