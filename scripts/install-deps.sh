@@ -27,6 +27,8 @@ PACKAGES=(
     libphp-phpmailer    # PHPMailer 6.6: README examples, bridges/phpmailer tests, benchmarks
     php-symfony-mailer  # Symfony Mailer 5.4: bridges/symfony-mailer tests, benchmarks
     php-net-smtp        # Net_SMTP: round-trip benchmark
+    php-symfony-dependency-injection  # the Symfony bridge's tagged-service registration test
+    php-symfony-config
     php-mbstring        # Symfony Mime
     php-pear            # pecl package / pecl install (scripts/pecl-check.sh)
     # building the debug ZTS PHP from Debian's source package (scripts/debug-php.sh;

@@ -56,6 +56,7 @@ TOOLS=(
     php-symfony-mailer          # Symfony Mailer 7.4: bridges/symfony-mailer tests, benchmarks
     php-laravel-framework       # Laravel 13: the Laravel service provider test
     php-net-smtp                # Net_SMTP 1.12: round-trip benchmark
+    php-symfony-dependency-injection php-symfony-config  # the Symfony bridge's service registration test
 )
 RECIPE=2   # bump when the base steps below change (forces a new root)
 
