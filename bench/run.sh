@@ -2,6 +2,9 @@
 # The side-by-side benchmark in one command (Debian 12, as root):
 #
 #   bash bench/run.sh             the whole matrix against smtp-sink
+#   bash bench/run.sh frameworks  Symfony Mailer and PHPMailer, their own SMTP
+#                                 code against their smtpsock bridges
+#                                 (bench/frameworks.php -> RESULTS-frameworks.md)
 #   bash bench/run.sh chunking    smtp_mail() beside send() against a CHUNKING
 #                                 server (the test Postfix) and smtp-sink, on
 #                                 loopback and through bench/delay_proxy
@@ -18,8 +21,8 @@ set -euo pipefail
 
 PART="${1:-all}"
 case "$PART" in
-    all|chunking) ;;
-    *) echo "usage: bash bench/run.sh [chunking]" >&2; exit 2 ;;
+    all|chunking|frameworks) ;;
+    *) echo "usage: bash bench/run.sh [chunking|frameworks]" >&2; exit 2 ;;
 esac
 
 STARTED="$(date +%s.%N)"
@@ -144,6 +147,25 @@ from bench@example.org
 account default : bench
 EOF
 umask 022
+
+if [[ "$PART" == frameworks ]]; then
+    # bench/frameworks.php starts its own Postfix and delay proxy. Debian 12's
+    # Symfony Mailer 5.4 / PHPMailer 6.6 on PHP 8.2 here, then (when the sid
+    # root of scripts/sid-root.sh exists) Symfony Mailer 7.4 / PHPMailer 7.1 on 8.4.
+    gcc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/delay_proxy" "$ROOT/bench/delay_proxy.c"
+    echo "== frameworks, PHP 8.2"
+    "$PHP" -d extension="$EXT" "$ROOT/bench/frameworks.php" --proxy="$WORK/delay_proxy" \
+        --results="$ROOT/bench/RESULTS-frameworks.md"
+    if [[ -d /var/cache/smtpsock-sid/usr/bin ]] && bash "$ROOT/scripts/sid-root.sh" run test -x /usr/bin/php8.4; then
+        echo "== frameworks, PHP 8.4 (sid root)"
+        bash "$ROOT/scripts/sid-root.sh" run env SMTPSOCK_BUILD_DIR=/tmp/smtpsock-bench-8.4 \
+            bash "$ROOT/scripts/build.sh" phpize8.4 >/dev/null
+        bash "$ROOT/scripts/sid-root.sh" run php8.4 -d extension=/tmp/smtpsock-bench-8.4/modules/smtpsock.so \
+            "$ROOT/bench/frameworks.php" --append --results="$ROOT/bench/RESULTS-frameworks.md"
+    fi
+    echo "== written to bench/RESULTS-frameworks.md"
+    exit 0
+fi
 
 if [[ "$PART" == chunking ]]; then
     echo "== building bench/delay_proxy.c"
