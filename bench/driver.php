@@ -4,8 +4,8 @@
  *
  *   php [-d extension=...] driver.php --client=NAME --port=P --size=BYTES
  *       --rcpts=N --conn=reuse|new [--nodelay=0|1] [--body=string|file|temp]
- *       --mode=rate|count|memory [--seconds=S --min=N --max=N] [--count=N]
- *       --out=FILE [--tmpdir=DIR]
+ *       --mode=rate|count|memory|batch [--seconds=S --min=N --max=N] [--count=N]
+ *       --out=FILE [--tmpdir=DIR] [--user=U --password=P --cafile=CA]
  *
  * Every mode first sends one small warm-up message (this loads the library's
  * classes and, with --conn=reuse, opens the connection); the clock starts
@@ -14,9 +14,15 @@
  *   rate    send until --seconds have passed (at least --min, at most --max
  *           messages) and report the count and the elapsed time
  *   count   send exactly --count messages (for callgrind: run with N and 2N)
+ *   batch   (smtpsock_many only) send exactly --count messages in one
+ *           SmtpSocket::sendMany() call and report the count and the time
  *   memory  send one message and report memory_get_peak_usage() growth over
  *           the usage just before it, and the process's (and children's)
  *           max RSS
+ *
+ * --user/--password/--cafile (bench/rtt.php's STARTTLS + AUTH cells): every
+ * client authenticates with these credentials after STARTTLS, verifying the
+ * server's certificate against CA.
  *
  * The result is one JSON object written to --out (stdout stays free for
  * whatever a library prints). A client that fails writes
@@ -98,10 +104,16 @@ abstract class Client
     protected bool $reuse;
     protected bool $nodelay;
     protected int $port;
+    protected ?string $user;
+    protected ?string $password;
+    protected ?string $cafile;
 
     public function __construct(array $o)
     {
         $this->port = (int) $o['port'];
+        $this->user = isset($o['user']) && $o['user'] !== '' ? (string) $o['user'] : null;
+        $this->password = isset($o['password']) ? (string) $o['password'] : null;
+        $this->cafile = isset($o['cafile']) && $o['cafile'] !== '' ? (string) $o['cafile'] : null;
         $this->rcpts = recipients((int) $o['rcpts']);
         $this->reuse = $o['conn'] === 'reuse';
         $this->nodelay = (bool) (int) ($o['nodelay'] ?? 0);
@@ -116,7 +128,11 @@ abstract class Client
 
     protected function socketContextOptions(): array
     {
-        return $this->nodelay ? ['socket' => ['tcp_nodelay' => true]] : [];
+        $o = $this->nodelay ? ['socket' => ['tcp_nodelay' => true]] : [];
+        if ($this->cafile !== null) {
+            $o['ssl'] = ['cafile' => $this->cafile, 'verify_peer' => true, 'verify_peer_name' => true];
+        }
+        return $o;
     }
 
     /** Send one message (the warm-up one when $warm). Throws on failure. */
@@ -128,11 +144,11 @@ abstract class Client
 
 /* ---- smtpsock ------------------------------------------------------------ */
 
-final class SmtpsockSendClient extends Client
+class SmtpsockSendClient extends Client
 {
-    private ?SmtpSocket $s = null;
-    private string $msg;
-    private string $warmMsg;
+    protected ?SmtpSocket $s = null;
+    protected string $msg;
+    protected string $warmMsg;
     /** @var resource|null */
     private $stream = null;
     private ?int $busyPoll;
@@ -165,11 +181,15 @@ final class SmtpsockSendClient extends Client
         $this->body = ''; // the message lives in $msg or in the stream
     }
 
-    private function socket(): SmtpSocket
+    protected function socket(): SmtpSocket
     {
         $opts = ['timeout' => 60.0];
         if ($this->busyPoll !== null) {
             $opts['busy_poll'] = $this->busyPoll;
+        }
+        if ($this->user !== null) {
+            $opts += ['security' => 'starttls', 'username' => $this->user, 'password' => (string) $this->password,
+                'context' => stream_context_create(['ssl' => ['cafile' => (string) $this->cafile]])];
         }
         return $this->s ??= new SmtpSocket(HOST, $this->port, $opts);
     }
@@ -199,6 +219,43 @@ final class SmtpsockSendClient extends Client
             $this->s->quit();
             $this->s = null;
         }
+    }
+}
+
+/** SmtpSocket::sendMany() (SPEC 6): the warm-up message with send(), then
+ * --count messages in one sendMany() call, every outcome checked. */
+final class SmtpsockManyClient extends SmtpsockSendClient
+{
+    public function __construct(array $o)
+    {
+        if (!method_exists('SmtpSocket', 'sendMany')) {
+            fail('no API: SmtpSocket::sendMany() does not exist in this build');
+        }
+        parent::__construct($o);
+    }
+
+    public function sendBatch(int $n): int
+    {
+        $msg = $this->msg;
+        $rcpts = $this->rcpts;
+        $gen = (function () use ($n, $msg, $rcpts) {
+            for ($i = 0; $i < $n; $i++) {
+                yield $i => ['from' => FROM, 'to' => $rcpts, 'message' => $msg];
+            }
+        })();
+        $ok = 0;
+        $errors = [];
+        $this->socket()->sendMany($gen, ['on_result' => function ($key, array $r) use (&$ok, &$errors, $rcpts): void {
+            if ($r['error'] === null && count($r['accepted']) === count($rcpts)) {
+                $ok++;
+            } elseif (count($errors) < 3) {
+                $errors[] = "$key: " . ($r['error'] instanceof Throwable ? $r['error']->getMessage() : json_encode($r['rejected']));
+            }
+        }]);
+        if ($ok !== $n) {
+            fail("sendMany(): $ok of $n messages accepted; " . implode('; ', $errors));
+        }
+        return $ok;
     }
 }
 
@@ -254,6 +311,12 @@ final class PhpmailerClient extends Client
         $m->Port = $this->port;
         $m->SMTPKeepAlive = $this->reuse;
         $m->SMTPOptions = $this->socketContextOptions();
+        if ($this->user !== null) {
+            $m->SMTPSecure = PHPMailer\PHPMailer\PHPMailer::ENCRYPTION_STARTTLS;
+            $m->SMTPAuth = true;
+            $m->Username = $this->user;
+            $m->Password = (string) $this->password;
+        }
         $m->setFrom(FROM);
         $m->Subject = 'smtpsock benchmark';
         $this->m = $m;
@@ -294,8 +357,13 @@ final class SymfonyClient extends Client
         if (!$this->mailer) {
             $this->t = new Symfony\Component\Mailer\Transport\Smtp\EsmtpTransport(HOST, $this->port, false);
             $stream = $this->t->getStream();
-            if ($this->nodelay) {
+            if ($this->nodelay || $this->cafile !== null) {
                 $stream->setStreamOptions($this->socketContextOptions());
+            }
+            if ($this->user !== null) {
+                // STARTTLS is used by itself when offered; AUTH after it
+                $this->t->setUsername($this->user);
+                $this->t->setPassword((string) $this->password);
             }
             $this->mailer = new Symfony\Component\Mailer\Mailer($this->t);
         }
@@ -330,11 +398,15 @@ final class NetSmtpClient extends Client
     private ?Net_SMTP $smtp = null;
     private string $msg;
     private string $warmMsg;
+    private bool $pipelining;
 
     public function __construct(array $o)
     {
         parent::__construct($o);
         require_once 'Net/SMTP.php';
+        // --pipelining=1: Net_SMTP's own pipelining (off by default); its
+        // data() then returns before the reply to the end of data is read
+        $this->pipelining = (bool) (int) ($o['pipelining'] ?? 0);
         $this->msg = raw_message($this->rcpts, $this->body);
         $this->warmMsg = raw_message($this->rcpts, $this->warmBody);
         $this->body = '';
@@ -352,8 +424,12 @@ final class NetSmtpClient extends Client
     {
         if (!$this->smtp) {
             $opts = $this->socketContextOptions();
-            $this->smtp = new Net_SMTP(HOST, $this->port, null, false, 0, $opts ?: null);
+            $this->smtp = new Net_SMTP(HOST, $this->port, null, $this->pipelining, 0, $opts ?: null);
             self::check($this->smtp->connect(60), 'connect');
+            if ($this->user !== null) {
+                // STARTTLS first (its $tls argument, on by default), then AUTH
+                self::check($this->smtp->auth($this->user, (string) $this->password, 'PLAIN', true), 'AUTH');
+            }
         }
         $s = $this->smtp;
         self::check($s->mailFrom(FROM), 'MAIL');
@@ -462,7 +538,7 @@ final class MsmtpMailClient extends Client
 /* ---- main ------------------------------------------------------------------------ */
 
 $o = getopt('', ['client:', 'port:', 'size:', 'rcpts:', 'conn:', 'nodelay:', 'body:', 'mode:',
-    'seconds:', 'min:', 'max:', 'count:', 'out:', 'tmpdir:', 'busy_poll:']);
+    'seconds:', 'min:', 'max:', 'count:', 'out:', 'tmpdir:', 'busy_poll:', 'pipelining:', 'user:', 'password:', 'cafile:']);
 $out = $o['out'] ?? 'php://stdout';
 $result = ['ok' => false];
 $sent = 0;
@@ -475,6 +551,7 @@ try {
     $classes = [
         'smtpsock_send' => SmtpsockSendClient::class,
         'smtpsock_mail' => SmtpsockMailClient::class,
+        'smtpsock_many' => SmtpsockManyClient::class,
         'phpmailer' => PhpmailerClient::class,
         'symfony' => SymfonyClient::class,
         'netsmtp' => NetSmtpClient::class,
@@ -513,6 +590,18 @@ try {
             }
             $c->close();
             $result = ['ok' => true, 'messages' => $n];
+            break;
+
+        case 'batch':
+            if (!$c instanceof SmtpsockManyClient) {
+                fail('--mode=batch is for --client=smtpsock_many');
+            }
+            $n = (int) ($o['count'] ?? 0);
+            $t0 = hrtime(true);
+            $sent += $c->sendBatch($n);
+            $el = (hrtime(true) - $t0) / 1e9;
+            $c->close();
+            $result = ['ok' => true, 'messages' => $n, 'seconds' => $el, 'rate' => $n / $el];
             break;
 
         case 'memory':

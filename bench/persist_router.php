@@ -8,17 +8,25 @@
  *   GET /?api=socket&persistent=0&port=P   the same without persistence (control)
  *   GET /?api=mail                         smtp_mail(), configured by the
  *                                          -d smtpsock.* settings of the server
+ *   &size=BYTES                            a body of BYTES (text lines of 76
+ *                                          octets) instead of one short line
+ *                                          (bench/rtt.php: 1 KiB)
  */
 
 declare(strict_types=1);
 
 header('Content-Type: text/plain');
 $api = $_GET['api'] ?? 'socket';
-$msg = "From: bench@example.org\r\nTo: rcpt1@example.org\r\nSubject: persistence check\r\n\r\n"
-     . "request " . ($_GET['n'] ?? '?') . "\r\n";
+$body = "request " . ($_GET['n'] ?? '?') . "\r\n";
+if (isset($_GET['size'])) {
+    $line = substr(str_repeat('lorem ipsum dolor sit amet consectetur adipiscing elit ', 2), 0, 76) . "\r\n";
+    $size = max(0, (int) $_GET['size']);
+    $body = substr(str_repeat($line, intdiv($size, 78) + 1), 0, $size - 2) . "\r\n";
+}
+$msg = "From: bench@example.org\r\nTo: rcpt1@example.org\r\nSubject: persistence check\r\n\r\n" . $body;
 try {
     if ($api === 'mail') {
-        $ok = smtp_mail('rcpt1@example.org', 'persistence check', "request\r\n", ['From' => 'bench@example.org']);
+        $ok = smtp_mail('rcpt1@example.org', 'persistence check', $body, ['From' => 'bench@example.org']);
         echo $ok ? "ok\n" : 'error: ' . (error_get_last()['message'] ?? 'smtp_mail() returned false') . "\n";
     } else {
         $s = new SmtpSocket('127.0.0.1', (int) ($_GET['port'] ?? 25), [

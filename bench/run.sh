@@ -8,6 +8,9 @@
 #   bash bench/run.sh chunking    smtp_mail() beside send() against a CHUNKING
 #                                 server (the test Postfix) and smtp-sink, on
 #                                 loopback and through bench/delay_proxy
+#   bash bench/run.sh rtt         the round-trip benchmark (issue 12): every
+#                                 client through bench/delay_proxy at several
+#                                 RTTs, k = round trips per message
 #
 # Installs the packages it needs, builds the extension (scripts/build.sh),
 # starts one smtp-sink on a free loopback port, runs bench/bench.php (the
@@ -21,8 +24,8 @@ set -euo pipefail
 
 PART="${1:-all}"
 case "$PART" in
-    all|chunking|frameworks) ;;
-    *) echo "usage: bash bench/run.sh [chunking|frameworks]" >&2; exit 2 ;;
+    all|chunking|frameworks|rtt) ;;
+    *) echo "usage: bash bench/run.sh [chunking|frameworks|rtt]" >&2; exit 2 ;;
 esac
 
 STARTED="$(date +%s.%N)"
@@ -67,11 +70,20 @@ id postfix >/dev/null 2>&1 || { echo "bench: user postfix missing (smtp-sink -u 
 # BENCH_EXT: measure another build of the extension (e.g. an older commit's)
 if [[ -n "${BENCH_EXT:-}" ]]; then
     echo "== using $BENCH_EXT (BENCH_EXT), not building"
+elif [[ "$PART" == rtt ]]; then
+    # rtt builds out of the tree (scripts/build.sh copies the sources there)
+    export SMTPSOCK_BUILD_DIR="${SMTPSOCK_BUILD_DIR:-/tmp/rtt-build-8.2}"
+    echo "== building the extension in $SMTPSOCK_BUILD_DIR"
+    bash "$ROOT/scripts/build.sh" "$(command -v phpize8.2 || echo phpize)"
 else
     echo "== building the extension"
     bash "$ROOT/scripts/build.sh"
 fi
-EXT="${BENCH_EXT:-$ROOT/modules/smtpsock.so}"
+if [[ -z "${BENCH_EXT:-}" && "$PART" == rtt ]]; then
+    EXT="$SMTPSOCK_BUILD_DIR/modules/smtpsock.so"
+else
+    EXT="${BENCH_EXT:-$ROOT/modules/smtpsock.so}"
+fi
 [[ -f "$EXT" ]] || { echo "bench: $EXT was not built" >&2; exit 1; }
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/smtpsock-bench.XXXXXX")"
@@ -164,6 +176,37 @@ if [[ "$PART" == frameworks ]]; then
             "$ROOT/bench/frameworks.php" --append --results="$ROOT/bench/RESULTS-frameworks.md"
     fi
     echo "== written to bench/RESULTS-frameworks.md"
+    exit 0
+fi
+
+if [[ "$PART" == rtt ]]; then
+    echo "== building bench/delay_proxy.c"
+    gcc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/delay_proxy" "$ROOT/bench/delay_proxy.c"
+    # PHP 8.4 with the current libraries, in the Debian sid root made by
+    # scripts/sid-root.sh (not made here: RTT_PHP=8.2 or a missing root skips it)
+    SIDARGS=()
+    SID="$(bash "$ROOT/scripts/sid-root.sh" path 2>/dev/null || true)"
+    if [[ " ${RTT_PHP:-8.2 8.4} " == *" 8.4 "* && -n "$SID" && -x "$SID/usr/bin/php8.4" ]]; then
+        echo "== building the extension for PHP 8.4 in the sid root ($SID), in its /tmp/rtt-build-8.4"
+        if bash "$ROOT/scripts/sid-root.sh" run env SMTPSOCK_BUILD_DIR=/tmp/rtt-build-8.4 bash scripts/build.sh phpize8.4; then
+            SIDARGS=(--sid="$SID" --ext84=/tmp/rtt-build-8.4/modules/smtpsock.so)
+        else
+            echo "bench: the PHP 8.4 build failed; PHP 8.4 cells are left out" >&2
+        fi
+    else
+        echo "== no sid root with php8.4 (or RTT_PHP without 8.4): PHP 8.2 only"
+    fi
+    echo "== starting the test Postfix (CHUNKING)"
+    PFDIR="$WORK/postfix"
+    pfport="$(POSTFIX_INSTANCE_IPV6=0 bash "$ROOT/tests/inc/postfix-instance.sh" start "$PFDIR")"
+    echo "Postfix on 127.0.0.1:$pfport (maildir $PFDIR/Maildir)"
+    echo "== running the round-trip cells (see $WORK/rtt/ for every run)"
+    "$PHP" "$ROOT/bench/rtt.php" \
+        --ext="$EXT" --work="$WORK" --sink-port="$PORT" --sink-out="$WORK/sink.out" \
+        --postfix-dir="$PFDIR" --proxy="$WORK/delay_proxy" --results="$ROOT/bench/RESULTS-rtt.md" \
+        "${SIDARGS[@]}" \
+        --command="${BENCH_COMMAND:-bash bench/run.sh rtt}" --started="$STARTED"
+    echo "== written to bench/RESULTS-rtt.md"
     exit 0
 fi
 
