@@ -1,7 +1,7 @@
 /*
  * delay_proxy: a TCP proxy on loopback that adds a network round trip.
  *
- *   delay_proxy [-l PORT] [-s SPIN_US] [-S STATS_FILE] RTT_MS TARGET_IP:PORT
+ *   delay_proxy [-l PORT] [-s SPIN_US] [-S STATS_FILE] [-r PRIO] RTT_MS TARGET_IP:PORT
  *
  * Listens on 127.0.0.1:PORT (default: a free port) and prints the port on
  * stdout, one line. For each connection it accepts it connects to the target
@@ -23,7 +23,11 @@
  * STATS_FILE.
  *
  * Runs at nice -10 where it may (root), so that the client and server on the
- * same CPUs do not delay it. Stops on SIGTERM or SIGINT, and when the
+ * same CPUs do not delay it. With -r PRIO it asks for the real-time policy
+ * SCHED_FIFO at PRIO (1-99) instead, so that a wake-up preempts whatever
+ * else runs on a busy machine at once (the kernel's real-time throttling
+ * still leaves the others 5 % of each CPU); where that is refused it stays
+ * at nice -10 and says so on stderr. Stops on SIGTERM or SIGINT, and when the
  * process that started it ends
  * (PR_SET_PDEATHSIG). Buffers at most 16 MiB per direction and connection
  * (then stops reading that side until the queue drains). Linux only.
@@ -43,6 +47,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sched.h>
 #include <linux/errqueue.h>
 #include <linux/net_tstamp.h>
 #include <sys/signalfd.h>
@@ -599,7 +604,7 @@ static void print_stats(FILE *f, int json)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: delay_proxy [-l PORT] [-s SPIN_US] [-S STATS_FILE] RTT_MS TARGET_IP:PORT\n");
+	fprintf(stderr, "usage: delay_proxy [-l PORT] [-s SPIN_US] [-S STATS_FILE] [-r PRIO] RTT_MS TARGET_IP:PORT\n");
 	exit(2);
 }
 
@@ -650,13 +655,14 @@ int main(int argc, char **argv)
 	double rtt_ms;
 	long listen_port = 0;
 	pid_t parent = getppid();
-	int opt, one = 1, running = 1;
+	int opt, one = 1, running = 1, rt_prio = 0;
 
-	while ((opt = getopt(argc, argv, "l:s:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "l:s:S:r:")) != -1) {
 		switch (opt) {
 		case 'l': listen_port = strtol(optarg, NULL, 10); break;
 		case 's': spin_ns = (uint64_t)strtoull(optarg, NULL, 10) * 1000; spin_fixed = 1; break;
 		case 'S': stats_file = optarg; break;
+		case 'r': rt_prio = (int)strtol(optarg, NULL, 10); if (rt_prio < 1 || rt_prio > 99) usage(); break;
 		default: usage();
 		}
 	}
@@ -690,6 +696,15 @@ int main(int argc, char **argv)
 	prctl(PR_SET_TIMERSLACK, 1UL);
 	if (setpriority(PRIO_PROCESS, 0, -10) != 0) {
 		errno = 0;
+	}
+	if (rt_prio) {
+		struct sched_param sp;
+		memset(&sp, 0, sizeof(sp));
+		sp.sched_priority = rt_prio;
+		if (sched_setscheduler(0, SCHED_FIFO, &sp) != 0) {
+			fprintf(stderr, "delay_proxy: SCHED_FIFO %d refused (%s); nice -10 only\n", rt_prio, strerror(errno));
+			errno = 0;
+		}
 	}
 	rt_minus_mono = (int64_t)clock_ns(CLOCK_REALTIME) - (int64_t)clock_ns(CLOCK_MONOTONIC);
 

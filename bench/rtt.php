@@ -22,7 +22,8 @@
  * at 20 ms and above; more at lower RTTs, see msgs_for()), RTT_RUNS (1),
  * RTT_SERVERS (postfix,sink,sink-nopipe,postfix-tls), RTT_MODES
  * (reuse,reuse10,many,persist,new,tls), RTT_CLIENTS (client ids, all),
- * RTT_PHP ("8.2 8.4").
+ * RTT_PHP ("8.2 8.4"), RTT_PROXY_RT (10: the proxies run SCHED_FIFO at this
+ * priority, 0: nice -10 only).
  */
 
 declare(strict_types=1);
@@ -127,7 +128,8 @@ function start_proxy(array $B, int $port, float $rtt, string $name): array
 {
     $stats = "{$B['work']}/proxy-$name.json";
     @unlink($stats);
-    $p = proc_open([$B['proxy'], '-S', $stats, (string) $rtt, "127.0.0.1:$port"],
+    $rt = (int) (getenv('RTT_PROXY_RT') === false ? 10 : getenv('RTT_PROXY_RT'));
+    $p = proc_open(array_merge([$B['proxy'], '-S', $stats], $rt > 0 ? ['-r', (string) $rt] : [], [(string) $rtt, "127.0.0.1:$port"]),
         [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['file', "{$B['work']}/proxy-$name.log", 'a']], $pipes);
     $pport = (int) trim((string) fgets($pipes[1]));
     if (!is_resource($p) || $pport <= 0) {
@@ -802,6 +804,16 @@ function report(array $R): string
             $o[] = '';
             $o[] = '### ' . ($modeLabel[$cellId] ?? $cellId);
             $o[] = '';
+            $lim = [
+                'postfix' => ['reuse' => '1', 'reuse10' => '1', 'many' => '1/W (window W)', 'persist' => '1', 'new' => '4 (BDAT; connect, greeting, EHLO, the transaction with QUIT not awaited)'],
+                'sink' => ['reuse' => '2 (DATA, a call that waits for its own result)', 'many' => '1', 'persist' => '2 (DATA)', 'new' => '5 (DATA)'],
+                'sink-nopipe' => ['reuse' => '4 (MAIL, RCPT, DATA, end of data: one command at a time)', 'many' => '4', 'persist' => '4 (+ a liveness check)', 'new' => '7 (connect, greeting, EHLO, MAIL, RCPT, DATA, end of data; QUIT not awaited)'],
+                'postfix-tls' => ['tls' => '7 (connect, greeting, EHLO, STARTTLS, TLS 1.3 handshake, EHLO, then AUTH with an initial response pipelined with the transaction)'],
+            ][$sid][$cellId] ?? null;
+            if ($lim !== null) {
+                $o[] = "Limit: k = $lim.";
+                $o[] = '';
+            }
             $h = '| client |';
             $a = '| --- |';
             foreach ($rtts as $r) {
