@@ -366,7 +366,10 @@ function run_one(array $B, array $C, array $cell, array $S, int $port, float $rt
         return ['ok' => false, 'error' => $err, 'no_api' => str_contains($err, 'no API')];
     }
     $sent = (int) $res['sent_total'];          // the warm-up message included
-    [$ok, $txt] = server_check($S, $mark, $sent, $rcpts, $new ? $sent : 1);
+    // Symfony Mailer as shipped reconnects after every 100 messages
+    // (EsmtpTransport::setRestartThreshold(100)): a new session per 100
+    $sessions = $new ? $sent : ($C['driver'] === 'symfony' ? intdiv($sent - 1, 100) + 1 : 1);
+    [$ok, $txt] = server_check($S, $mark, $sent, $rcpts, $sessions);
     if (!$ok) {
         return ['ok' => false, 'error' => "sent $sent to $rcpts rcpts; $txt"];
     }
@@ -648,11 +651,28 @@ try {
                             : 'ERROR ' . $r['error']));
                     }
                 }
-                $R['cells'][$key] = ['server' => $sid, 'cell' => $cell['id'], 'client' => $C['id'], 'runs' => $runs];
+                $R['cells'][$key] = ['server' => $sid, 'cell' => $cell['id'], 'client' => $C['id'], 'runs' => $runs,
+                    'cal' => array_map(fn ($c) => $c['via_ms'], $R['calibration']), 'measured_at' => gmdate('Y-m-d H:i') . ' UTC'];
             }
         }
     }
 } finally {
+    // RTT_MERGE=FILE.json: keep the cells of an earlier run's JSON that this
+    // run did not measure (each cell carries its own calibration)
+    $merge = (string) getenv('RTT_MERGE');
+    if ($merge !== '' && is_array($old = json_decode((string) @file_get_contents($merge), true))) {
+        $mine = $R['cells'];
+        $rerun = array_keys($mine);
+        $R['cells'] = [];
+        foreach ($old['cells'] ?? [] as $k => $c) {
+            $R['cells'][$k] = $mine[$k] ?? ($c + ['from_run' => $old['meta']['command'] . ' at ' . gmdate('Y-m-d H:i', (int) $old['meta']['started']) . ' UTC']);
+            unset($mine[$k]);
+        }
+        $R['cells'] += $mine;
+        $R['merged'] = ['file' => $merge, 'command' => $old['meta']['command'] ?? '?', 'started' => $old['meta']['started'] ?? 0,
+            'git' => $old['meta']['git'] ?? '?', 'calibration' => $old['calibration'] ?? [], 'rerun' => $rerun];
+        $R['meta']['versions_old'] = $old['versions'] ?? [];
+    }
     foreach ($proxies as $name => $px) {
         $R['proxy_stats'][$name] = stop_proxy($px);
     }
@@ -712,7 +732,14 @@ function k_between(array $R, array $c, string $a, string $b): ?float
     if ($ta === null || $tb === null) {
         return null;
     }
-    $d = rtt_measured($R, $b) - rtt_measured($R, $a);
+    // the calibration of the run that measured this cell
+    if (isset($c['cal'][$a], $c['cal'][$b])) {
+        $d = (float) $c['cal'][$b] - (float) $c['cal'][$a];
+    } elseif (!empty($c['from_run']) && isset($R['merged']['calibration'][$a]['via_ms'], $R['merged']['calibration'][$b]['via_ms'])) {
+        $d = (float) $R['merged']['calibration'][$b]['via_ms'] - (float) $R['merged']['calibration'][$a]['via_ms'];
+    } else {
+        $d = rtt_measured($R, $b) - rtt_measured($R, $a);
+    }
     return $d > 0 ? ($tb - $ta) / $d : null;
 }
 
@@ -752,6 +779,14 @@ function report(array $R): string
         implode(', ', $rtts), $B['runs'], ($B['finished'] ?? microtime(true)) - $B['started'],
         implode(' ', array_map(fn ($x) => sprintf('%.2f', $x), $B['load_start'])),
         implode(' ', array_map(fn ($x) => sprintf('%.2f', $x), $B['load_end'] ?? [])));
+    if (!empty($R['merged'])) {
+        $m = $R['merged'];
+        $o[] = '';
+        $o[] = sprintf('This report merges two runs: the cells marked "(re-run)" were measured by the run above; every other cell comes from '
+            . 'the earlier run `%s` of %s UTC (commit %s), kept from its JSON (`RTT_MERGE`). Each cell\'s k uses the calibration of the run that measured it; '
+            . 'the earlier run\'s calibration is listed under "The delay proxy".', $m['command'], gmdate('Y-m-d H:i', (int) $m['started']),
+            '`' . substr((string) $m['git'], 0, 12) . '`');
+    }
     $o[] = '';
     $vs = [];
     foreach ($R['versions'] as $pv => $v) {
@@ -827,7 +862,7 @@ function report(array $R): string
             $o[] = $h;
             $o[] = $a;
             foreach ($cells as $key => $c) {
-                $row = '| ' . ($labels[$c['client']] ?? $c['client']) . ' |';
+                $row = '| ' . ($labels[$c['client']] ?? $c['client']) . (!empty($R['merged']) && empty($c['from_run']) ? ' (re-run)' : '') . ' |';
                 if (!empty($c['no_api'])) {
                     $o[] = $row . str_repeat(' no API |', count($rtts) + count($pairs));
                     continue;
@@ -877,6 +912,19 @@ function report(array $R): string
             isset($p['error_us_mean']) ? sprintf('%+.1f us', $p['error_us_mean']) : '?',
             isset($p['abs_error_us_p50']) ? sprintf('< %d us / < %d us', $p['abs_error_us_p50'], $p['abs_error_us_p99']) : '?',
             isset($p['error_us_mean']) ? sprintf('%+.2f%%', $p['error_us_mean'] / ((float) $r * 500) * 100) : '?');
+    }
+    if (!empty($R['merged']['calibration'])) {
+        $o[] = '';
+        $o[] = 'The earlier run\'s calibration (used by its cells):';
+        $o[] = '';
+        $o[] = '| nominal RTT | NOOP direct | NOOP via proxy | added | proxy: mean hand-over error per chunk | p50 / p99 |';
+        $o[] = '| ---: | ---: | ---: | ---: | ---: | ---: |';
+        foreach ($R['merged']['calibration'] as $r => $c) {
+            $p = $c['proxy'] ?? [];
+            $o[] = sprintf('| %s ms | %.3f ms | %.3f ms | %.3f ms | %s | %s |', $r, $c['direct_ms'], $c['via_ms'], $c['via_ms'] - $c['direct_ms'],
+                isset($p['error_us_mean']) ? sprintf('%+.1f us', $p['error_us_mean']) : '?',
+                isset($p['abs_error_us_p50']) ? sprintf('< %d us / < %d us', $p['abs_error_us_p50'], $p['abs_error_us_p99']) : '?');
+        }
     }
     $o[] = '';
     $o[] = 'The proxies the cells used, over the whole run (each chunk\'s hand-over to the kernel minus its due time). Their tail is '
