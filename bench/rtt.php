@@ -687,6 +687,16 @@ try {
     $R['meta']['load_end'] = sys_getloadavg();
     $R['meta']['finished'] = microtime(true);
     $R['meta']['servers'] = $servers;
+    if (!empty($R['merged'])) {
+        // the earlier run's servers and clients too (labels, order)
+        $R['meta']['servers'] = array_replace($old['meta']['servers'] ?? [], $servers);
+        $defs = [];
+        foreach (array_merge($old['meta']['client_defs'] ?? [], $R['meta']['client_defs'] ?? []) as $d) {
+            $defs[$d['id']] = $d;
+        }
+        $R['meta']['client_defs'] = array_values($defs);
+        $R['versions'] = array_replace($old['versions'] ?? [], $R['versions']);
+    }
     foreach ($R['meta']['servers'] as &$s) {
         unset($s['password']);
     }
