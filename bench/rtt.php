@@ -9,6 +9,8 @@
  *   php bench/rtt.php --ext=SO --work=DIR --sink-port=P --sink-out=FILE
  *       --postfix-dir=DIR --proxy=BIN --results=FILE
  *       [--sid=ROOT --ext84=SO_INSIDE_ROOT] [--command=...] [--started=T]
+ *   php bench/rtt.php --from-json=RESULTS-rtt.json --results=RESULTS-rtt.md
+ *       (the report again from a run's JSON; nothing is measured)
  *
  * Every PHP run is a fresh process (bench/driver.php): one warm-up message
  * (which opens the connection for "reused"), then N messages timed. PHP 8.4
@@ -32,7 +34,14 @@ const RUN_TIMEOUT = 600.0;
 const DELIVERY_TIMEOUT = 120.0;
 const SIZE = 1024;
 
-$opt = getopt('', ['ext:', 'ext84:', 'sid:', 'work:', 'sink-port:', 'sink-out:', 'postfix-dir:', 'proxy:', 'results:', 'command:', 'started:']);
+$opt = getopt('', ['ext:', 'ext84:', 'sid:', 'work:', 'sink-port:', 'sink-out:', 'postfix-dir:', 'proxy:', 'results:', 'command:', 'started:', 'from-json:']);
+if (isset($opt['from-json'], $opt['results'])) {
+    // php bench/rtt.php --from-json=RESULTS-rtt.json --results=RESULTS-rtt.md:
+    // the report again from a run's JSON (nothing is measured)
+    $R = json_decode((string) file_get_contents($opt['from-json']), true);
+    file_put_contents($opt['results'], report($R) . "\n");
+    exit(0);
+}
 foreach (['ext', 'work', 'sink-port', 'sink-out', 'postfix-dir', 'proxy', 'results'] as $k) {
     if (!isset($opt[$k])) {
         fwrite(STDERR, "rtt.php: missing --$k\n");
@@ -839,6 +848,50 @@ function report(array $R): string
         uksort($cs, fn ($a, $b) => ($cellOrder[$a] ?? 9) <=> ($cellOrder[$b] ?? 9));
     }
     unset($cs);
+    // the summary: msg/s at 20 ms and the headline k, per client, for the main cells
+    $sumCols = [['postfix', 'reuse', 'Postfix, reused'], ['postfix', 'reuse10', 'Postfix, reused, 10 rcpts'], ['postfix', 'new', 'Postfix, new'],
+        ['postfix-tls', 'tls', 'Postfix, new, STARTTLS + AUTH'], ['sink', 'reuse', 'smtp-sink, reused'], ['sink', 'new', 'smtp-sink, new'],
+        ['sink-nopipe', 'reuse', 'smtp-sink -p, reused'], ['sink-nopipe', 'new', 'smtp-sink -p, new'], ['postfix', 'persist', 'Postfix, persistent'],
+        ['sink', 'persist', 'smtp-sink, persistent'], ['postfix', 'many', 'Postfix, `sendMany()`']];
+    $at = in_array('20', $rtts, true) ? '20' : end($rtts);
+    if ($pair) {
+        $present = array_values(array_filter($sumCols, function ($col) use ($R) {
+            foreach ($R['cells'] as $c) {
+                if ($c['server'] === $col[0] && $c['cell'] === $col[1]) {
+                    return true;
+                }
+            }
+            return false;
+        }));
+        $o[] = "## Summary: messages per second at $at ms / k ({$pair[0]}-{$pair[1]} ms)";
+        $o[] = '';
+        $o[] = '| client | ' . implode(' | ', array_map(fn ($c) => $c[2], $present)) . ' |';
+        $o[] = '| --- |' . str_repeat(' ---: |', count($present));
+        $ids = [];
+        foreach ($R['cells'] as $c) {
+            $ids[$c['client']] = true;
+        }
+        foreach ($B['client_defs'] ?? [] as $def) {
+            if (!isset($ids[$def['id']])) {
+                continue;
+            }
+            $row = '| ' . ($labels[$def['id']] ?? $def['id']) . ' |';
+            foreach ($present as [$sv, $ce]) {
+                $c = $R['cells']["$sv/$ce/{$def['id']}"] ?? null;
+                if ($c === null) {
+                    $row .= ' |';
+                } elseif (!empty($c['no_api'])) {
+                    $row .= ' no API |';
+                } else {
+                    $t = ms_at($c, $at);
+                    $k = k_between($R, $c, $pair[0], $pair[1]);
+                    $row .= ' ' . ($t === null ? 'error' : sprintf('%.1f', 1000 / $t)) . ' / ' . ($k === null ? '-' : sprintf('%.2f', $k)) . ' |';
+                }
+            }
+            $o[] = $row;
+        }
+        $o[] = '';
+    }
     $errors = [];
     foreach ($B['servers'] ?? [] as $sid => $S) {
         if (empty($bySrv[$sid])) {
