@@ -681,6 +681,7 @@ try {
         $R['merged'] = ['file' => $merge, 'command' => $old['meta']['command'] ?? '?', 'started' => $old['meta']['started'] ?? 0,
             'git' => $old['meta']['git'] ?? '?', 'calibration' => $old['calibration'] ?? [], 'rerun' => $rerun];
         $R['meta']['versions_old'] = $old['versions'] ?? [];
+        $R['meta']['has_send_many'] = ($R['meta']['has_send_many'] ?? []) + ($old['meta']['has_send_many'] ?? []);
     }
     foreach ($proxies as $name => $px) {
         $R['proxy_stats'][$name] = stop_proxy($px);
@@ -953,6 +954,15 @@ function report(array $R): string
     $o[] = '- `sendMany()` cells say "no API" when the measured build has no `SmtpSocket::sendMany()` (it is being written on branch `many`).';
     foreach ($R['skipped'] ?? [] as $s) {
         $o[] = "- $s";
+    }
+    $all = json_encode($R['cells']);
+    if (str_contains($all, 'no complete root')) {
+        $o[] = '- PHP 8.4 runs that failed with "sid-root: no complete root": the shared sid root was being changed (`scripts/sid-root.sh ensure` '
+            . 'run from another checkout with another package list) while the run went on, so `scripts/sid-root.sh run` refused to start them; nothing was measured.';
+    }
+    if (preg_match('#symfony[^"]*"[^{}]*in 2 sessions#', $all) || str_contains($all, 'messages, 2 sessions')) {
+        $o[] = '- Symfony Mailer "error" at 1 ms, reused (where not re-run): Symfony as shipped reconnects after 100 messages and the 1 ms run sends 101; '
+            . 'the server received every message, but the session check of that run expected one session (it expects the restart since).';
     }
     $o[] = '';
     $o[] = '## The delay proxy';
