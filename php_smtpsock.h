@@ -5,6 +5,7 @@
 #include "php.h"
 #include "php_streams.h"
 #include "php_network.h"
+#include "zend_smart_str_public.h"
 #include "php_smtpsock_compat.h"
 #include "smtp_core/smtp_client.h"
 
@@ -198,6 +199,14 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body);
 /* Release a result. */
 void php_smtpsock_result_dtor(php_smtpsock_result *res);
+/* How one envelope address goes to this server, as php_smtpsock_send() does
+ * it: *wire = NULL (send addr as is) or a new string (its domain as IDNA
+ * A-labels); *utf8 set to true when MAIL FROM must carry SMTPUTF8 (left
+ * alone otherwise). smtputf8: the server offers SMTPUTF8. role ("sender",
+ * "recipient") names it in errors. FAILURE with s->err set (code 0, naming
+ * the address) when it cannot be sent to this server. */
+zend_result php_smtpsock_route_address(php_smtpsock_session *s, const char *addr, size_t len, bool smtputf8,
+                                       const char *role, zend_string **wire, bool *utf8);
 /* The reply as a PHP array ['code', 'status', 'lines']. */
 void php_smtpsock_reply_to_array(const smtp_reply_t *r, zval *out);
 /* Capabilities as keyword => params. */
@@ -213,6 +222,18 @@ zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_s
 
 /* ---- smtpsock_class.c ---- */
 extern zend_class_entry *php_smtpsock_ce, *php_smtpsock_exception_ce;
+/* ESMTP parameters from an array (['SIZE' => 1, 'SMTPUTF8'] style) appended
+ * to out as "SIZE=1 SMTPUTF8"; what names the argument in errors. Throws a
+ * ValueError/TypeError and returns FAILURE on bad input. */
+zend_result php_smtpsock_build_params(HashTable *ht, const char *what, smart_str *out);
+
+/* ---- smtpsock_many.c ---- */
+/* SmtpSocket::sendMany() on session s (SPEC 6): options validated first
+ * (throws before anything is sent), then every message of the iterable sent
+ * through the core's scheduler; return_value: the results by key, or [] with
+ * on_result. Exceptions from the iterable or on_result propagate after the
+ * messages already written have their outcomes (not reported). */
+void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *options, zval *return_value);
 /* Object handlers of SmtpSocket (classes registered by MINIT first). */
 void php_smtpsock_class_minit(void);
 

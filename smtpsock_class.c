@@ -155,7 +155,7 @@ static bool check_path_arg(zend_string *str, uint32_t arg, bool allow_empty)
  * or list entries ['SMTPUTF8'] -> "SIZE=1234 BODY=8BITMIME SMTPUTF8".
  * what names the argument in errors. Throws and returns FAILURE on bad input.
  */
-static zend_result php_smtpsock_build_params(HashTable *ht, const char *what, smart_str *out)
+zend_result php_smtpsock_build_params(HashTable *ht, const char *what, smart_str *out)
 {
 	zend_string *key;
 	zend_ulong idx;
@@ -865,6 +865,20 @@ bad_args:
 	smart_str_free(&mp);
 	smart_str_free(&rp);
 	RETURN_THROWS();
+}
+
+PHP_METHOD(SmtpSocket, sendMany)
+{
+	zval *messages;
+	HashTable *options = NULL;
+
+	ZEND_PARSE_PARAMETERS_START(1, 2)
+		Z_PARAM_ITERABLE(messages)
+		Z_PARAM_OPTIONAL
+		Z_PARAM_ARRAY_HT(options)
+	ZEND_PARSE_PARAMETERS_END();
+	SESSION(s);
+	php_smtpsock_send_many(s, messages, options, return_value);
 }
 
 PHP_METHOD(SmtpSocket, getCapabilities)
