@@ -231,8 +231,11 @@ zend_result php_smtpsock_build_params(HashTable *ht, const char *what, smart_str
 /* SmtpSocket::sendMany() on session s (SPEC 6): options validated first
  * (throws before anything is sent), then every message of the iterable sent
  * through the core's scheduler; return_value: the results by key, or [] with
- * on_result. Exceptions from the iterable or on_result propagate after the
- * messages already written have their outcomes (not reported). */
+ * on_result. An exception from on_result stops the batch: nothing more is
+ * taken or sent, the messages already written are seen to their end (their
+ * outcomes not reported), then it propagates. An exception from the
+ * iterable: the messages taken before it are sent and reported, then it
+ * propagates. */
 void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *options, zval *return_value);
 /* Object handlers of SmtpSocket (classes registered by MINIT first). */
 void php_smtpsock_class_minit(void);

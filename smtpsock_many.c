@@ -888,6 +888,7 @@ void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *
 	zend_string *k;
 	zend_long window = MANY_WINDOW_DEFAULT;
 	zval *cb = NULL;
+	zend_object *iter_ex = NULL;    /* the iterable's exception, thrown once the messages taken are reported */
 
 	memset(&c, 0, sizeof(c));
 	memset(&src, 0, sizeof(src));
@@ -971,8 +972,11 @@ void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *
 		}
 		got = source_next(&src, &key, &val);
 		if (got <= 0) {
-			if (got < 0) {
-				c.stop = true;
+			if (got < 0 && EG(exception)) {
+				/* report every message taken so far, then throw it */
+				iter_ex = EG(exception);
+				GC_ADDREF(iter_ex);
+				zend_clear_exception();
 			}
 			break;
 		}
@@ -1037,6 +1041,16 @@ void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *
 		zval_ptr_dtor(&c.fci.function_name);
 		if (c.fcc.object) {
 			OBJ_RELEASE(c.fcc.object);
+		}
+	}
+	if (iter_ex) {
+		if (EG(exception)) {
+			/* on_result threw as well: the iterable's exception comes before it */
+			zend_exception_set_previous(EG(exception), iter_ex);
+		} else {
+			zval zex;
+			ZVAL_OBJ(&zex, iter_ex);
+			zend_throw_exception_object(&zex);
 		}
 	}
 	if (EG(exception)) {
