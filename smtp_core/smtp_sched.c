@@ -234,10 +234,11 @@ static int write_reset(smtp_sched_t *s, ent_t *e)
 
 static int write_content(smtp_sched_t *s, ent_t *e)
 {
-	size_t i;
 	int rc;
 
 	if (s->chunking) {
+		size_t i;
+
 		if ((rc = smtp_client_chunk_open(s->c, e->m.body, e->m.nbody, 1)) != SMTP_OK) {
 			return rc;
 		}
@@ -263,12 +264,13 @@ static int write_content(smtp_sched_t *s, ent_t *e)
 static int write_body(smtp_sched_t *s, ent_t *e)
 {
 	smtp_sched_why_t why;
-	size_t i;
 	int rc;
 
 	if (envelope_failed(e, &why)) {
 		decide(e, SMTP_SCHED_REFUSED, why);
 	} else {
+		size_t i;
+
 		e->content = 1;
 		for (i = 0; i < e->m.nbody; i++) {
 			if (e->m.body[i].len && (rc = smtp_client_body(s->c, e->m.body[i].data, e->m.body[i].len)) != SMTP_OK) {
