@@ -93,6 +93,7 @@ typedef struct {
 	 * how many waits to sleep through before polling again */
 	unsigned char spin_miss[SMTP_CMD__COUNT];
 	unsigned char spin_skip[SMTP_CMD__COUNT];
+	bool in_many;                /* sendMany() is running (its iterable or on_result may call back): not re-entered */
 } php_smtpsock_session;
 
 /* Where a message comes from: a string, or a readable stream. */

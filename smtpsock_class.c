@@ -44,7 +44,7 @@ static void php_smtpsock_dtor(zend_object *obj)
 {
 	php_smtpsock_obj *o = php_smtpsock_from_obj(obj);
 
-	if (o->sess && !o->sess->in_logger) {
+	if (o->sess && !o->sess->in_logger && !o->sess->in_many) {
 		php_smtpsock_session_free(o->sess, true);
 		o->sess = NULL;
 	}
@@ -108,6 +108,10 @@ static void throw_session_error(php_smtpsock_session *s)
 	} \
 	if (s->in_logger) { \
 		zend_throw_error(NULL, "SmtpSocket cannot be used from its own logger"); \
+		RETURN_THROWS(); \
+	} \
+	if (s->in_many) { \
+		zend_throw_error(NULL, "SmtpSocket cannot be used while its sendMany() runs (from on_result or the iterable)"); \
 		RETURN_THROWS(); \
 	} \
 	php_smtpsock_error_clear(&s->err)

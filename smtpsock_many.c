@@ -953,6 +953,7 @@ void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *
 	}
 
 	array_init(return_value);
+	s->in_many = true;
 	c.s = s;
 	c.window = (unsigned)window;
 	c.cap = (size_t)window;
@@ -1043,6 +1044,7 @@ void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *
 			OBJ_RELEASE(c.fcc.object);
 		}
 	}
+	s->in_many = false;
 	if (iter_ex) {
 		if (EG(exception)) {
 			/* on_result threw as well: the iterable's exception comes before it */
