@@ -19,6 +19,7 @@ enum {
 	ST_RCPT,         /* RCPTs being written (next_rcpt of them so far) */
 	ST_ENVELOPE,     /* every RCPT written: the content may follow (or waits for replies) */
 	ST_DATA,         /* DATA written, waiting for 354 */
+	ST_PULL,         /* a pulled body being written (more to come) */
 	ST_WRITTEN       /* nothing more to write (content, RSET, or decided) */
 };
 
@@ -32,6 +33,9 @@ typedef struct {
 	unsigned char content;        /* content written */
 	unsigned char decided;        /* cls/why set */
 	unsigned char reset_owed;     /* RSET after a refusal written, reply outstanding */
+	unsigned char pull_data;      /* ST_PULL with DATA (else BDAT chunks) */
+	unsigned char chunk_failed;   /* a BDAT chunk before LAST was refused */
+	unsigned chunks;              /* BDAT chunks written before LAST (pulled bodies) */
 	unsigned next_rcpt;           /* RCPTs written */
 	unsigned rcpt_answered, rcpt_ok;
 	unsigned owed;                /* replies outstanding */
@@ -236,6 +240,11 @@ static int write_content(smtp_sched_t *s, ent_t *e)
 {
 	int rc;
 
+	if (s->chunking && e->m.body_fn) {
+		e->stage = ST_PULL;
+		e->pull_data = 0;
+		return SMTP_OK;
+	}
 	if (s->chunking) {
 		size_t i;
 
@@ -268,6 +277,10 @@ static int write_body(smtp_sched_t *s, ent_t *e)
 
 	if (envelope_failed(e, &why)) {
 		decide(e, SMTP_SCHED_REFUSED, why);
+	} else if (e->m.body_fn) {
+		e->stage = ST_PULL;
+		e->pull_data = 1;
+		return SMTP_OK;
 	} else {
 		size_t i;
 
@@ -284,6 +297,102 @@ static int write_body(smtp_sched_t *s, ent_t *e)
 	e->owed++;
 	e->stage = ST_WRITTEN;
 	return SMTP_OK;
+}
+
+static size_t out_size(const smtp_sched_t *s)
+{
+	const char *p;
+
+	return smtp_client_output(s->c, &p);
+}
+
+/* The pulled body failed (rc): the message ends LOCAL, nothing delivered. */
+static int pull_failed(smtp_sched_t *s, ent_t *e, int rc)
+{
+	e->decided = 1;
+	e->cls = SMTP_SCHED_LOCAL;
+	e->why = SMTP_SCHED_WHY_NONE;
+	e->rc = rc;
+	e->stage = ST_WRITTEN;
+	if (e->pull_data) {
+		/* the end of data would deliver what was written: drop the connection */
+		return SMTP_E_ABORTED;
+	}
+	/* BDAT without LAST: RSET ends the transaction */
+	rc = smtp_client_rset(s->c);
+	if (rc != SMTP_OK) {
+		return rc;
+	}
+	e->owed++;
+	e->reset_owed = 1;
+	s->dirty = 0;
+	return SMTP_OK;
+}
+
+/* Write more of a pulled body, up to SMTP_SCHED_OUT_MAX octets queued. */
+static int pull(smtp_sched_t *s, ent_t *e)
+{
+	for (;;) {
+		const char *p = NULL;
+		size_t n = 0, before;
+		int rc;
+
+		if (e->chunk_failed) {
+			/* a chunk was refused: no more chunks (RFC 3030), end the transaction */
+			decide(e, SMTP_SCHED_REFUSED, SMTP_SCHED_WHY_CONTENT);
+			if ((rc = smtp_client_rset(s->c)) != SMTP_OK) {
+				return rc;
+			}
+			e->owed++;
+			e->reset_owed = 1;
+			e->stage = ST_WRITTEN;
+			s->dirty = 0;
+			return SMTP_OK;
+		}
+		if (out_size(s) >= SMTP_SCHED_OUT_MAX || (!e->pull_data && !can_write(s))) {
+			return SMTP_OK;
+		}
+		rc = e->m.body_fn(e->m.ud, &p, &n);
+		if (rc < 0) {
+			return pull_failed(s, e, rc);
+		}
+		if (rc == 0) {
+			/* the end */
+			if (e->pull_data) {
+				rc = smtp_client_body_end(s->c);
+			} else {
+				rc = smtp_client_bdat(s->c, "", 0, 1);
+			}
+			if (rc != SMTP_OK) {
+				return rc;
+			}
+			e->owed++;
+			e->content = 1;
+			e->stage = ST_WRITTEN;
+			return SMTP_OK;
+		}
+		if (n == 0) {
+			continue;
+		}
+		if (!p) {
+			return pull_failed(s, e, SMTP_E_ARG);
+		}
+		e->content = 1;
+		if (e->pull_data) {
+			rc = smtp_client_body(s->c, p, n);
+		} else {
+			before = smtp_client_pending(s->c);
+			rc = smtp_client_bdat(s->c, p, n, 0);
+			if (rc == SMTP_OK && smtp_client_pending(s->c) > before) {
+				/* a chunk went out (a lone LF after a CR may frame none) */
+				e->owed++;
+				e->chunks++;
+			}
+		}
+		if (rc != SMTP_OK) {
+			return rc;
+		}
+	}
 }
 
 /* Write what may be written of the current message. SMTP_OK, or a core
@@ -373,6 +482,14 @@ static int pump(smtp_sched_t *s)
 		case ST_DATA:
 			/* the body goes when the 354 arrives (smtp_sched_event) */
 			return SMTP_OK;
+		case ST_PULL:
+			if ((rc = pull(s, e)) != SMTP_OK) {
+				return rc;
+			}
+			if (e->stage == ST_PULL) {
+				return SMTP_OK;
+			}
+			break;
 		case ST_WRITTEN:
 		default:
 			s->cur++;
@@ -380,6 +497,20 @@ static int pump(smtp_sched_t *s)
 		}
 	}
 	return SMTP_OK;
+}
+
+int smtp_sched_wants_write(const smtp_sched_t *s)
+{
+	return !s->lost && s->c && s->cur < s->count && s->ring[(s->head + s->cur) % s->cap].stage == ST_PULL
+	       && out_size(s) >= SMTP_SCHED_OUT_MAX;
+}
+
+int smtp_sched_pump(smtp_sched_t *s)
+{
+	if (s->lost || !s->c) {
+		return SMTP_E_CLOSED;
+	}
+	return pump(s);
 }
 
 int smtp_sched_can_submit(const smtp_sched_t *s)
@@ -524,8 +655,20 @@ int smtp_sched_event(smtp_sched_t *s, const smtp_event_t *ev)
 			}
 		}
 		break;
-	case SMTP_CMD_DOT:
 	case SMTP_CMD_BDAT:
+		if (!ev->last) {
+			report(s, e, SMTP_SCHED_R_CHUNK, ev->index, ev);
+			if (!ev->ok) {
+				e->chunk_failed = 1;
+				if (!envelope_failed(e, &why)) {
+					why = SMTP_SCHED_WHY_CONTENT;
+				}
+				decide(e, SMTP_SCHED_REFUSED, why);
+			}
+			break;
+		}
+		/* fall through */
+	case SMTP_CMD_DOT:
 		report(s, e, SMTP_SCHED_R_FINAL, 0, ev);
 		if (ev->ok && !envelope_failed(e, &why) && e->rcpt_ok > 0) {
 			decide(e, SMTP_SCHED_ACCEPTED, SMTP_SCHED_WHY_NONE);
@@ -597,6 +740,11 @@ void smtp_sched_lost(smtp_sched_t *s)
 			decide(e, SMTP_SCHED_REPLAY, SMTP_SCHED_WHY_NONE);
 		} else if (e->decided) {
 			/* known already */
+		} else if (e->stage == ST_PULL) {
+			/* its end never went out: not delivered, and it cannot be pulled again */
+			e->decided = 1;
+			e->cls = SMTP_SCHED_LOCAL;
+			e->rc = SMTP_E_CLOSED;
 		} else if (e->content) {
 			if (envelope_failed(e, &why)) {
 				decide(e, SMTP_SCHED_REFUSED, why);

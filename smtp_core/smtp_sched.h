@@ -50,6 +50,23 @@ typedef struct {
 	size_t params_len;
 } smtp_sched_rcpt_t;
 
+/*
+ * A message's content pulled piece by piece (a stream), instead of pieces
+ * given up front: called while the scheduler writes the content (after the
+ * 354, or as BDAT chunks, one chunk per piece), as long as the client's
+ * output holds less than SMTP_SCHED_OUT_MAX octets (then the driver writes
+ * and calls smtp_sched_pump()). Sets *data, *len to the next piece
+ * (borrowed until the next call) and returns 1; returns 0 at the end of the
+ * message; a negative SMTP_E_* when the content cannot be had: the message
+ * ends as SMTP_SCHED_LOCAL with that rc, nothing of it delivered (with BDAT
+ * an RSET ends its transaction; with DATA, whose end cannot be withheld,
+ * the scheduler returns SMTP_E_ABORTED: see smtp_sched_pump()).
+ */
+typedef int (*smtp_sched_body_fn)(void *msg_ud, const char **data, size_t *len);
+
+/* Octets of queued output above which a pulled body waits for the driver to write. */
+#define SMTP_SCHED_OUT_MAX 65536
+
 /* A message to send. Every pointer is borrowed until the message is popped. */
 typedef struct {
 	const char *from;            /* reverse path without <>; may be empty */
@@ -60,6 +77,7 @@ typedef struct {
 	size_t nrcpt;                /* at least 1 */
 	const smtp_piece_t *body;    /* the message, in pieces, as given to DATA/BDAT (not yet CRLF-normalised) */
 	size_t nbody;
+	smtp_sched_body_fn body_fn;  /* when set: the content is pulled through it (body, nbody unused) */
 	int atomic;                  /* every envelope reply before the content; any refusal: RSET, nothing sent */
 	int liveness;                /* RSET in front, whose end of stream / 421 means the server was gone */
 	void *ud;                    /* the driver's tag, given back with every reply and the outcome */
@@ -72,7 +90,9 @@ typedef enum {
 	SMTP_SCHED_REPLAY,           /* the connection was lost before any of its content was written (or
 	                              * the liveness RSET in front showed the server gone): send it again */
 	SMTP_SCHED_MAYBE,            /* content written, final reply never came: may have been delivered, never resend */
-	SMTP_SCHED_LOCAL             /* refused here before anything of it was written (rc tells why) */
+	SMTP_SCHED_LOCAL             /* not sent because of a local failure (rc): refused by the client before
+	                              * anything of it was written, its pulled body failed, or the connection
+	                              * was lost while its body was written, before its end (not delivered) */
 } smtp_sched_class_t;
 
 /* Which reply decided a refusal. */
@@ -92,7 +112,8 @@ typedef enum {
 	SMTP_SCHED_R_RCPT,           /* index: the recipient's position in the message */
 	SMTP_SCHED_R_DATA,
 	SMTP_SCHED_R_FINAL,          /* end of data or BDAT LAST: the message's final reply */
-	SMTP_SCHED_R_RESET           /* the RSET after a refusal */
+	SMTP_SCHED_R_RESET,          /* the RSET after a refusal */
+	SMTP_SCHED_R_CHUNK           /* a BDAT chunk before the LAST one (pulled bodies); index: its ordinal */
 } smtp_sched_reply_t;
 
 /* Called for each reply, in the order received, with the message it belongs
@@ -157,6 +178,16 @@ int smtp_sched_is_lost(const smtp_sched_t *s);
 size_t smtp_sched_in_flight(const smtp_sched_t *s);
 /* 1 when progress needs a reply from the server (replies are outstanding). */
 int smtp_sched_waiting(const smtp_sched_t *s);
+/* 1 when a pulled body stopped because the output is full: write the
+ * client's output, then call smtp_sched_pump(). */
+int smtp_sched_wants_write(const smtp_sched_t *s);
+/* Write more of what is waiting (a pulled body after the driver wrote the
+ * output). SMTP_OK; SMTP_E_ABORTED when a DATA body's source failed: the
+ * connection must be dropped (the end of data is never written, so the
+ * message is not delivered; call smtp_sched_lost()); another negative
+ * SMTP_E_* from the client (then call smtp_sched_lost()). smtp_sched_event()
+ * and smtp_sched_submit() return the same. */
+int smtp_sched_pump(smtp_sched_t *s);
 /* The oldest message's outcome once it is known: 1 with *out filled (the
  * message is forgotten), 0 when none is ready. Outcomes come in submission
  * order. */

@@ -20,6 +20,9 @@
 #define MAX_MSGS 64
 
 typedef struct {
+	size_t idx;
+	int pull_fail;        /* the pulled body fails at its second piece */
+	size_t at;
 	smtp_sched_rcpt_t rcpts[3];
 	smtp_piece_t body[2];
 	smtp_sched_msg_t m;
@@ -27,6 +30,24 @@ typedef struct {
 
 static const char *const addrs[] = { "a@example.org", "b@example.org", "bad<@x", "" };
 static const char *const bodies[] = { "", "hi\r\n", "line\nbare\r.dot\r\n.\r\n", "no end" };
+
+static const char *const pulled[] = { "part\r", "\n.x", "", "end" };
+
+static int pull_fn(void *msg_ud, const char **data, size_t *len)
+{
+	fmsg *f = msg_ud;
+
+	if (f->at == 1 && f->pull_fail) {
+		return SMTP_E_ARG;
+	}
+	if (f->at >= sizeof(pulled) / sizeof(pulled[0])) {
+		return 0;
+	}
+	*data = pulled[f->at];
+	*len = strlen(pulled[f->at]);
+	f->at++;
+	return 1;
+}
 
 static void build(fmsg *f, uint8_t d, size_t idx)
 {
@@ -52,7 +73,12 @@ static void build(fmsg *f, uint8_t d, size_t idx)
 	f->m.nbody = 1 + (d & 1);
 	f->m.atomic = (d >> 1) & 1;
 	f->m.liveness = idx == 0 && (d & 0x20);
-	f->m.ud = (void *)idx;
+	f->m.ud = f;
+	f->idx = idx;
+	if (d & 0x08) {
+		f->m.body_fn = pull_fn;
+		f->pull_fail = d & 0x01;
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -96,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t before = popped + next;
 
 		while (smtp_sched_pop(s, &o)) {
-			if ((size_t)o.ud != popped) {
+			if (((fmsg *)o.ud)->idx != popped) {
 				abort();
 			}
 			if (o.cls == SMTP_SCHED_MAYBE && !o.content_written) {
@@ -114,14 +140,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 			next++;
 		}
-		if (!smtp_sched_is_lost(s)) {
+		while (!smtp_sched_is_lost(s)) {
 			while ((n = smtp_client_output(c, &p)) > 0) {
 				smtp_client_output_consumed(c, n);
+			}
+			if (!smtp_sched_wants_write(s)) {
+				break;
+			}
+			if (smtp_sched_pump(s) != SMTP_OK) {
+				smtp_sched_lost(s);
 			}
 		}
 		if (smtp_sched_is_lost(s)) {
 			while (smtp_sched_pop(s, &o)) {
-				if ((size_t)o.ud != popped) {
+				if (((fmsg *)o.ud)->idx != popped) {
 					abort();
 				}
 				popped++;

@@ -24,9 +24,13 @@ typedef struct {
 	const char *body;
 	int atomic;
 	int liveness;
+	const char *const *pull;   /* pulled body: pieces up to NULL; "!" fails */
 } tmsg;
 
 typedef struct {
+	size_t idx;
+	const char *const *pull;
+	size_t at;
 	smtp_sched_rcpt_t rcpts[3];
 	smtp_piece_t piece;
 	smtp_sched_msg_t m;
@@ -41,11 +45,30 @@ typedef struct {
 	int stuck;
 } sim_result;
 
-static void build(const tmsg *t, tmsg_built *b, void *ud)
+static int pull_fn(void *msg_ud, const char **data, size_t *len)
+{
+	tmsg_built *b = msg_ud;
+	const char *p = b->pull[b->at];
+
+	if (!p) {
+		return 0;
+	}
+	b->at++;
+	if (strcmp(p, "!") == 0) {
+		return SMTP_E_ARG;
+	}
+	*data = p;
+	*len = strlen(p);
+	return 1;
+}
+
+static void build(const tmsg *t, tmsg_built *b, size_t idx)
 {
 	size_t n = 0;
 
 	memset(b, 0, sizeof(*b));
+	b->idx = idx;
+	b->pull = t->pull;
 	while (n < 3 && t->to[n]) {
 		b->rcpts[n].addr = t->to[n];
 		b->rcpts[n].len = strlen(t->to[n]);
@@ -61,7 +84,10 @@ static void build(const tmsg *t, tmsg_built *b, void *ud)
 	b->m.nbody = 1;
 	b->m.atomic = t->atomic;
 	b->m.liveness = t->liveness;
-	b->m.ud = ud;
+	b->m.ud = b;
+	if (t->pull) {
+		b->m.body_fn = pull_fn;
+	}
 }
 
 static void app(char *buf, size_t cap, const char *s)
@@ -76,10 +102,10 @@ static void app(char *buf, size_t cap, const char *s)
 static void on_reply(void *ud, void *msg_ud, smtp_sched_reply_t what, unsigned index, const smtp_event_t *ev)
 {
 	sim_result *r = ud;
-	static const char *const names[] = { "front", "mail", "rcpt", "data", "final", "reset" };
+	static const char *const names[] = { "front", "mail", "rcpt", "data", "final", "reset", "chunk" };
 	char line[64];
 
-	snprintf(line, sizeof(line), "%d.%s%u=%d ", (int)(size_t)msg_ud, names[what], index, ev->reply->code);
+	snprintf(line, sizeof(line), "%d.%s%u=%d ", (int)((tmsg_built *)msg_ud)->idx, names[what], index, ev->reply->code);
 	app(r->replies, sizeof(r->replies), line);
 }
 
@@ -151,7 +177,7 @@ static void sim(const tmsg *msgs, size_t n, unsigned window, int pipe, int chunk
 	for (;;) {
 		pop_all(s, r);
 		while (next < n && smtp_sched_can_submit(s)) {
-			build(&msgs[next], &b[next], (void *)next);
+			build(&msgs[next], &b[next], next);
 			if (smtp_sched_submit(s, &b[next].m) != SMTP_OK) {
 				app(r->res, sizeof(r->res), "SUBMIT-FAILED ");
 			}
@@ -266,9 +292,9 @@ static void check_cuts(const char *name, const tmsg *msgs, size_t n, unsigned wi
 }
 
 static const tmsg three[] = {
-	{ "a@x", { "b@y", NULL }, "hi\r\n", 0, 0 },
-	{ "a@x", { "c@y", NULL }, "yo\n", 0, 0 },
-	{ "a@x", { "d@y", NULL }, "", 0, 0 },
+	{ "a@x", { "b@y", NULL }, "hi\r\n", 0, 0, NULL },
+	{ "a@x", { "c@y", NULL }, "yo\n", 0, 0, NULL },
+	{ "a@x", { "d@y", NULL }, "", 0, 0, NULL },
 };
 
 static void test_chunking_window(void)
@@ -372,11 +398,11 @@ static void test_no_pipelining(void)
 static void test_refusals(void)
 {
 	static const tmsg msgs[] = {
-		{ "bad@x", { "b@y", NULL }, "1\r\n", 0, 0 },            /* MAIL refused */
-		{ "a@x", { "n1@y", "n2@y", NULL }, "2\r\n", 0, 0 },      /* every RCPT refused */
-		{ "a@x", { "ok@y", "no@y", NULL }, "3\r\n", 0, 0 },      /* one of two: accepted */
-		{ "a@x", { "ok@y", NULL }, "4\r\n", 0, 0 },              /* content refused */
-		{ "a@x", { "ok@y", NULL }, "5\r\n", 0, 0 },
+		{ "bad@x", { "b@y", NULL }, "1\r\n", 0, 0, NULL },            /* MAIL refused */
+		{ "a@x", { "n1@y", "n2@y", NULL }, "2\r\n", 0, 0, NULL },      /* every RCPT refused */
+		{ "a@x", { "ok@y", "no@y", NULL }, "3\r\n", 0, 0, NULL },      /* one of two: accepted */
+		{ "a@x", { "ok@y", NULL }, "4\r\n", 0, 0, NULL },              /* content refused */
+		{ "a@x", { "ok@y", NULL }, "5\r\n", 0, 0, NULL },
 	};
 	static const char srv[] =
 		"550 5.1.0 sender\r\n503 5.5.1 no rcpt\r\n554 5.5.1 no valid recipients\r\n"
@@ -403,10 +429,10 @@ static void test_refusals(void)
 static void test_refusals_data(void)
 {
 	static const tmsg msgs[] = {
-		{ "a@x", { "n1@y", NULL }, "1\r\n", 0, 0 },             /* RCPT refused: DATA refused */
-		{ "a@x", { "ok@y", NULL }, "2\r\n", 0, 0 },             /* DATA refused after a good envelope: RSET */
-		{ "a@x", { "ok@y", NULL }, "3\r\n", 0, 0 },             /* end of data refused */
-		{ "a@x", { "n1@y", NULL }, "4\r\n", 0, 0 },             /* 354 with nobody: empty message */
+		{ "a@x", { "n1@y", NULL }, "1\r\n", 0, 0, NULL },             /* RCPT refused: DATA refused */
+		{ "a@x", { "ok@y", NULL }, "2\r\n", 0, 0, NULL },             /* DATA refused after a good envelope: RSET */
+		{ "a@x", { "ok@y", NULL }, "3\r\n", 0, 0, NULL },             /* end of data refused */
+		{ "a@x", { "n1@y", NULL }, "4\r\n", 0, 0, NULL },             /* 354 with nobody: empty message */
 	};
 	static const char srv[] =
 		"250 Ok\r\n550 no\r\n554 no valid recipients\r\n"
@@ -426,9 +452,9 @@ static void test_refusals_data(void)
 static void test_atomic(void)
 {
 	static const tmsg msgs[] = {
-		{ "a@x", { "ok@y", "no@y", NULL }, "1\r\n", 1, 0 },
-		{ "a@x", { "ok@y", "ok2@y", NULL }, "2\r\n", 1, 0 },
-		{ "a@x", { "ok@y", NULL }, "3\r\n", 0, 0 },
+		{ "a@x", { "ok@y", "no@y", NULL }, "1\r\n", 1, 0, NULL },
+		{ "a@x", { "ok@y", "ok2@y", NULL }, "2\r\n", 1, 0, NULL },
+		{ "a@x", { "ok@y", NULL }, "3\r\n", 0, 0, NULL },
 	};
 	static const char srv[] =
 		"250 Ok\r\n250 Ok\r\n550 no\r\n250 reset\r\n"
@@ -463,10 +489,10 @@ static void test_atomic(void)
 static void test_local(void)
 {
 	static const tmsg msgs[] = {
-		{ "a@x", { "b<c@y", NULL }, "1\r\n", 0, 0 },
-		{ "a\r\n@x", { "b@y", NULL }, "1\r\n", 0, 0 },
-		{ "a@x", { NULL }, "1\r\n", 0, 0 },
-		{ "a@x", { "ok@y", NULL }, "2\r\n", 0, 0 },
+		{ "a@x", { "b<c@y", NULL }, "1\r\n", 0, 0, NULL },
+		{ "a\r\n@x", { "b@y", NULL }, "1\r\n", 0, 0, NULL },
+		{ "a@x", { NULL }, "1\r\n", 0, 0, NULL },
+		{ "a@x", { "ok@y", NULL }, "2\r\n", 0, 0, NULL },
 	};
 	static const char srv[] = "250 Ok\r\n250 Ok\r\n250 Ok: queued as B\r\n";
 	static char longaddr[3000];
@@ -474,7 +500,7 @@ static void test_local(void)
 	check_scenario("local errors", msgs, 4, 32, 1, 1, srv,
 		"MAIL FROM:<a@x>\r\nRCPT TO:<ok@y>\r\nBDAT 3 LAST\r\n2\r\n|", "L L L A ");
 	{
-		tmsg m = { "a@x", { NULL, NULL }, "x", 0, 0 };
+		tmsg m = { "a@x", { NULL, NULL }, "x", 0, 0, NULL };
 		static sim_result r;
 		memset(longaddr, 'a', sizeof(longaddr) - 1);
 		m.to[0] = longaddr;
@@ -487,8 +513,8 @@ static void test_local(void)
 static void test_liveness(void)
 {
 	static const tmsg msgs[] = {
-		{ "a@x", { "b@y", NULL }, "hi\r\n", 0, 1 },
-		{ "a@x", { "c@y", NULL }, "yo\r\n", 0, 0 },
+		{ "a@x", { "b@y", NULL }, "hi\r\n", 0, 1, NULL },
+		{ "a@x", { "c@y", NULL }, "yo\r\n", 0, 0, NULL },
 	};
 	static sim_result r;
 	static const char ok[] = "250 reset\r\n250 Ok\r\n250 Ok\r\n250 Ok: queued as A\r\n"
@@ -516,6 +542,54 @@ static void test_liveness(void)
 	CHECK_STR(r.res, "R.mail M ");
 }
 
+static void test_pulled(void)
+{
+	static const char *const pieces[] = { "hel", "lo\r\n", "", "bye", NULL };
+	static const char *const failing[] = { "hel", "!", NULL };
+	static const tmsg msgs[] = {
+		{ "a@x", { "b@y", NULL }, "", 0, 0, pieces },
+		{ "a@x", { "c@y", NULL }, "", 0, 0, pieces },
+	};
+	static const tmsg bad[] = {
+		{ "a@x", { "b@y", NULL }, "", 0, 0, failing },
+		{ "a@x", { "c@y", NULL }, "yo\r\n", 0, 0, NULL },
+	};
+	static sim_result r;
+	static const char srv[] =
+		"250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok: queued as A\r\n"
+		"250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok\r\n250 Ok: queued as B\r\n";
+	static const char *const cuts[] = {
+		"M M ", "M M ", "M M ", "M M ", "M M ", "M M ",   /* every chunk and LAST written at once */
+		"A M ", "A M ", "A M ", "A M ", "A M ", "A M ", "A M ",
+		"A A ",
+	};
+
+	/* one BDAT chunk per piece, then BDAT 0 LAST ("bye" has no line end: the LAST adds it) */
+	check_scenario("pulled bdat", msgs, 2, 32, 1, 1, srv,
+		"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 3\r\nhelBDAT 4\r\nlo\r\nBDAT 3\r\nbyeBDAT 2 LAST\r\n\r\n"
+		"RSET\r\nMAIL FROM:<a@x>\r\nRCPT TO:<c@y>\r\nBDAT 3\r\nhelBDAT 4\r\nlo\r\nBDAT 3\r\nbyeBDAT 2 LAST\r\n\r\n|",
+		"A A ");
+	check_cuts("pulled bdat", msgs, 2, 32, 1, 1, srv, cuts, sizeof(cuts) / sizeof(cuts[0]));
+	/* DATA: the pieces after the 354 */
+	check_scenario("pulled data", msgs, 1, 32, 1, 0, "250 Ok\r\n250 Ok\r\n354 go\r\n250 Ok\r\n",
+		"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n|hello\r\nbye\r\n.\r\n|", "A ");
+	/* a chunk refused: no more chunks, RSET */
+	sim(msgs, 1, 32, 1, 1, "250 Ok\r\n250 Ok\r\n554 no\r\n554 no\r\n554 no\r\n554 no\r\n", 48, 0, 0, &r);
+	CHECK_STR(r.res, "R.content ");
+	/* the source fails: with BDAT an RSET ends the transaction, the next message goes on */
+	check_scenario("pulled bdat fails", bad, 2, 32, 1, 1,
+		"250 Ok\r\n250 Ok\r\n250 Ok\r\n250 reset\r\n250 Ok\r\n250 Ok\r\n250 Ok: queued as B\r\n",
+		"MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nBDAT 3\r\nhelRSET\r\n"
+		"MAIL FROM:<a@x>\r\nRCPT TO:<c@y>\r\nBDAT 4 LAST\r\nyo\r\n|", "L A ");
+	/* with DATA the connection must go: the end of data would deliver half a message */
+	sim(bad, 2, 32, 1, 0, "250 Ok\r\n250 Ok\r\n354 go\r\n", 26, 0, 0, &r);
+	CHECK_STR(r.res, "L - ");
+	CHECK_MEM(r.out, r.out_len, "MAIL FROM:<a@x>\r\nRCPT TO:<b@y>\r\nDATA\r\n|hel", 42);
+	/* cut while the body is written (no pipelining: one chunk at a time) */
+	sim(msgs, 1, 32, 0, 1, "250 Ok\r\n250 Ok\r\n250 Ok\r\n", 24, 0, 0, &r);
+	CHECK_STR(r.res, "L ");
+}
+
 static void test_api_guards(void)
 {
 	smtp_client_t *c = ready_client();
@@ -530,7 +604,7 @@ static void test_api_guards(void)
 	CHECK_INT(smtp_sched_waiting(s), 0);
 	CHECK_INT(smtp_sched_pop(s, &o), 0);
 	for (i = 0; i < 3; i++) {
-		build(&three[i], &b[i], NULL);
+		build(&three[i], &b[i], (size_t)i);
 	}
 	CHECK_INT(smtp_sched_submit(s, &b[0].m), SMTP_OK);
 	CHECK_INT(smtp_sched_submit(s, &b[1].m), SMTP_OK);
@@ -577,7 +651,7 @@ static void test_nomem(void)
 		s = smtp_sched_new(c, 32, 1, 1);
 		if (s) {
 			for (i = 0; i < 3 && rc == SMTP_OK; i++) {
-				build(&three[i], &b[i], NULL);
+				build(&three[i], &b[i], (size_t)i);
 				rc = smtp_sched_submit(s, &b[i].m);
 			}
 			if (rc == SMTP_OK) {
@@ -607,6 +681,7 @@ int main(void)
 	test_atomic();
 	test_local();
 	test_liveness();
+	test_pulled();
 	test_api_guards();
 	test_nomem();
 	return tap_done("test_sched");
