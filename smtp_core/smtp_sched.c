@@ -334,7 +334,7 @@ static int pull(smtp_sched_t *s, ent_t *e)
 {
 	for (;;) {
 		const char *p = NULL;
-		size_t n = 0, before;
+		size_t n = 0;
 		int rc;
 
 		if (e->chunk_failed) {
@@ -381,7 +381,8 @@ static int pull(smtp_sched_t *s, ent_t *e)
 		if (e->pull_data) {
 			rc = smtp_client_body(s->c, p, n);
 		} else {
-			before = smtp_client_pending(s->c);
+			size_t before = smtp_client_pending(s->c);
+
 			rc = smtp_client_bdat(s->c, p, n, 0);
 			if (rc == SMTP_OK && smtp_client_pending(s->c) > before) {
 				/* a chunk went out (a lone LF after a CR may frame none) */

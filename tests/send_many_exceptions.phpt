@@ -1,5 +1,5 @@
 --TEST--
-sendMany(): an exception from on_result or from the iterable stops the batch: nothing more is taken or sent, the messages already written are seen to their end (delivered once, not reported), the exception propagates and the session stays usable; stream messages; keys of every kind
+sendMany(): an exception from on_result or from the iterable stops the batch: nothing more is taken or sent, the messages already written are seen to their end (delivered once, not reported), the exception propagates and the session stays usable; stream messages; int, string and bool keys
 --EXTENSIONS--
 smtpsock
 --SKIPIF--
@@ -84,7 +84,7 @@ $it = (function () use ($tok, $f, $w) {
     yield 7 => ['from' => 'a@example.com', 'to' => 'ann@example.org', 'message' => "Subject: $tok int\r\nX-N: 0\r\n\r\nx\r\n"];
     yield 'k' => ['from' => 'a@example.com', 'to' => 'ann@example.org', 'message' => $f];
     yield 'w' => ['from' => 'a@example.com', 'to' => 'ann@example.org', 'message' => $w];
-    yield null => ['from' => 'a@example.com', 'to' => 'ann@example.org', 'message' => 42];
+    yield 'n' => ['from' => 'a@example.com', 'to' => 'ann@example.org', 'message' => 42];
     yield true => ['from' => 'a@example.com', 'to' => 'ann@example.org', 'message' => "Subject: $tok bool\r\nX-N: 2\r\n\r\nx\r\n", 'options' => ['atomic' => 'yes']];
     yield 'opts' => ['from' => 'a@example.com', 'to' => [], 'message' => 'x'];
     yield 'params' => ['from' => 'a@example.com', 'to' => 'ann@example.org', 'message' => 'x', 'options' => ['mail_params' => ['BAD KEY' => 1]]];
@@ -110,7 +110,7 @@ send() after: ok; delivered: 99
 7: ok
 'k': ok
 'w': ValueError: SmtpSocket::sendMany(): message key "message" must be a readable stream
-'': TypeError: SmtpSocket::sendMany(): message key "message" must be of type string or a stream resource, int given
+'n': TypeError: SmtpSocket::sendMany(): message key "message" must be of type string or a stream resource, int given
 1: TypeError: SmtpSocket::sendMany(): option "atomic" must be of type bool, string given
 'opts': ValueError: SmtpSocket::sendMany(): message key "to" must not be empty
 'params': ValueError: SmtpSocket::sendMany(): mail_params: invalid ESMTP keyword "BAD KEY"
