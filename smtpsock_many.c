@@ -26,6 +26,7 @@
 #define MANY_WINDOW_MAX 1000
 #define MANY_MAX_REPLAYS 2
 #define ATOMIC_REFUSED "a recipient was refused; with atomic, nothing was sent"
+#define MANY_PULL_SIZE 131072   /* octets read from a stream message at a time (one BDAT chunk each) */
 
 enum { M_NEW = 0, M_SENT, M_DONE };
 
@@ -39,7 +40,10 @@ typedef struct {
 	uint32_t nto;
 	zend_string *mail_params;   /* from options, or NULL */
 	zend_string *rcpt_params;   /* from options, or NULL */
-	zend_string *body;
+	zend_string *body;           /* a string message, or NULL for a stream */
+	zval stream_zv;              /* a stream message's resource (kept alive), or UNDEF */
+	php_stream *stream;
+	char *pull_buf;              /* the piece last read from the stream */
 	bool atomic;
 	/* as submitted on the current connection */
 	zend_string *wire_from;
@@ -225,6 +229,10 @@ static void msg_free(many_msg *m)
 	if (m->body) {
 		zend_string_release(m->body);
 	}
+	zval_ptr_dtor(&m->stream_zv);
+	if (m->pull_buf) {
+		efree(m->pull_buf);
+	}
 	memset(m, 0, sizeof(*m));
 }
 
@@ -258,6 +266,7 @@ static void msg_parse(many_msg *m, zval *elem)
 	array_init(&m->accepted);
 	array_init(&m->rejected);
 	ZVAL_UNDEF(&m->error);
+	ZVAL_UNDEF(&m->stream_zv);
 	ZVAL_DEREF(elem);
 	if (Z_TYPE_P(elem) != IS_ARRAY) {
 		zend_type_error("SmtpSocket::sendMany(): each message must be of type array, %s given", zend_zval_type_name(elem));
@@ -344,11 +353,9 @@ static void msg_parse(many_msg *m, zval *elem)
 			take_exception(m);
 			return;
 		}
-		/* read whole: the scheduler writes a message in one go */
-		m->body = php_stream_copy_to_mem(stream, PHP_STREAM_COPY_ALL, 0);
-		if (!m->body) {
-			m->body = ZSTR_EMPTY_ALLOC();
-		}
+		/* read piece by piece as it is written (many_pull) */
+		ZVAL_COPY(&m->stream_zv, zv);
+		m->stream = stream;
 	} else {
 		zend_type_error("SmtpSocket::sendMany(): message key \"message\" must be of type string or a stream resource, %s given",
 			zv ? zend_zval_type_name(zv) : "none");
@@ -432,6 +439,32 @@ static void append_param(smart_str *out, const char *param)
 	smart_str_appends(out, param);
 }
 
+/* The scheduler's body source for a stream message: the next piece read. */
+static int many_pull(void *msg_ud, const char **data, size_t *len)
+{
+	many_msg *m = msg_ud;
+	ssize_t n;
+
+	if (!m->pull_buf) {
+		m->pull_buf = emalloc(MANY_PULL_SIZE);
+	}
+	n = php_stream_read(m->stream, m->pull_buf, MANY_PULL_SIZE);
+	if (n < 0) {
+		php_smtpsock_error_clear(&m->err);
+		m->err.message = zend_string_init("could not read the message stream; the message was not sent",
+			sizeof("could not read the message stream; the message was not sent") - 1, 0);
+		return SMTP_E_ARG;
+	}
+	if (n == 0) {
+		efree(m->pull_buf);
+		m->pull_buf = NULL;
+		return 0;
+	}
+	*data = m->pull_buf;
+	*len = (size_t)n;
+	return 1;
+}
+
 /* Build what goes on this connection (routing per its capabilities, SIZE,
  * BODY, SMTPUTF8). FAILURE: m is done with the error. */
 static zend_result msg_prepare(many_ctx *c, many_msg *m, bool liveness)
@@ -459,11 +492,12 @@ static zend_result msg_prepare(many_ctx *c, many_msg *m, bool liveness)
 	if (utf8 && !has_param(m->mail_params, "SMTPUTF8")) {
 		append_param(&mp, "SMTPUTF8");
 	}
-	if ((caps->flags & SMTP_CAP_8BITMIME) && !has_param(m->mail_params, "BODY")
+	/* a stream is not read ahead: neither BODY nor SIZE is declared for it (as send()) */
+	if (m->body && (caps->flags & SMTP_CAP_8BITMIME) && !has_param(m->mail_params, "BODY")
 	    && smtp_data_is_8bit(ZSTR_VAL(m->body), ZSTR_LEN(m->body))) {
 		append_param(&mp, "BODY=8BITMIME");
 	}
-	if (caps->flags & SMTP_CAP_SIZE) {
+	if (m->body && (caps->flags & SMTP_CAP_SIZE)) {
 		size = smtp_data_measure(ZSTR_VAL(m->body), ZSTR_LEN(m->body));
 		if (caps->size_limit && size > caps->size_limit) {
 			php_smtpsock_fail(s, "message of %llu octets exceeds the server's SIZE limit of %llu octets; not sent",
@@ -488,17 +522,21 @@ static zend_result msg_prepare(many_ctx *c, many_msg *m, bool liveness)
 		m->rcpts[i].params = m->rcpt_params ? ZSTR_VAL(m->rcpt_params) : "";
 		m->rcpts[i].params_len = m->rcpt_params ? ZSTR_LEN(m->rcpt_params) : 0;
 	}
-	m->piece.data = ZSTR_VAL(m->body);
-	m->piece.len = ZSTR_LEN(m->body);
 	memset(&m->sm, 0, sizeof(m->sm));
+	if (m->body) {
+		m->piece.data = ZSTR_VAL(m->body);
+		m->piece.len = ZSTR_LEN(m->body);
+		m->sm.body = &m->piece;
+		m->sm.nbody = 1;
+	} else {
+		m->sm.body_fn = many_pull;
+	}
 	m->sm.from = m->wire_from ? ZSTR_VAL(m->wire_from) : ZSTR_VAL(m->from);
 	m->sm.from_len = m->wire_from ? ZSTR_LEN(m->wire_from) : ZSTR_LEN(m->from);
 	m->sm.mail_params = m->mparams ? ZSTR_VAL(m->mparams) : "";
 	m->sm.mail_params_len = m->mparams ? ZSTR_LEN(m->mparams) : 0;
 	m->sm.rcpts = m->rcpts;
 	m->sm.nrcpt = m->nto;
-	m->sm.body = &m->piece;
-	m->sm.nbody = 1;
 	m->sm.atomic = m->atomic;
 	m->sm.liveness = liveness;
 	m->sm.ud = m;
@@ -595,12 +633,19 @@ static void apply_outcome(many_ctx *c, const smtp_sched_outcome_t *o)
 		m->state = M_DONE;
 		break;
 	case SMTP_SCHED_LOCAL:
-		php_smtpsock_error_clear(&m->err);
-		if (o->rc == SMTP_E_TOO_LONG) {
+		if (m->err.message && o->rc == SMTP_E_ARG && m->stream) {
+			/* many_pull() said why */
+		} else if (o->rc == SMTP_E_CLOSED) {
+			err_text(&m->err, "the connection was lost while the message was written, before its end (%s): "
+				"it was not delivered; it was not sent again", c->lost_err.message ? ZSTR_VAL(c->lost_err.message) : NULL);
+		} else if (o->rc == SMTP_E_TOO_LONG) {
+			php_smtpsock_error_clear(&m->err);
 			m->err.message = strpprintf(0, "message not sent: a command line would be longer than %d octets", SMTP_MAX_CMD_LINE);
 		} else if (o->rc == SMTP_E_ARG) {
+			php_smtpsock_error_clear(&m->err);
 			m->err.message = strpprintf(0, "message not sent: an address or parameter contains CR, LF, NUL or an angle bracket");
 		} else {
+			php_smtpsock_error_clear(&m->err);
 			m->err.message = strpprintf(0, "message not sent: %s", smtp_strerror(o->rc));
 		}
 		m->state = M_DONE;
@@ -769,13 +814,25 @@ static void submit(many_ctx *c)
 		if (msg_prepare(c, m, c->first_on_conn && c->reused) == FAILURE) {
 			continue;
 		}
-		if (smtp_sched_submit(c->sched, &m->sm) != SMTP_OK) {
-			php_smtpsock_fail(c->s, "out of memory");
-			msg_unwire(m);
-			err_copy(&m->err, &c->s->err);
-			m->state = M_DONE;
-			conn_lost(c);
-			break;
+		{
+			size_t before = smtp_sched_in_flight(c->sched);
+			int rc = smtp_sched_submit(c->sched, &m->sm);
+
+			if (rc != SMTP_OK) {
+				php_smtpsock_fail(c->s, "%s", rc == SMTP_E_ABORTED
+					? "a message's stream failed in the middle of the message: the connection was dropped"
+					: smtp_strerror(rc));
+				if (smtp_sched_in_flight(c->sched) == before) {
+					/* not taken: it ends here */
+					msg_unwire(m);
+					err_copy(&m->err, &c->s->err);
+					m->state = M_DONE;
+				} else {
+					m->state = M_SENT;
+				}
+				conn_lost(c);
+				break;
+			}
 		}
 		c->first_on_conn = false;
 		c->reused = false;
@@ -801,17 +858,37 @@ static void progress(many_ctx *c, bool block)
 		deliver(c);
 		return;
 	}
+	/* a stream message: write, read more, write... */
+	while (c->sched && smtp_sched_wants_write(c->sched)) {
+		int rc = smtp_sched_pump(c->sched);
+
+		if (rc != SMTP_OK || php_smtpsock_flush(s) == FAILURE) {
+			if (rc != SMTP_OK) {
+				php_smtpsock_fail(s, "%s", rc == SMTP_E_ABORTED
+					? "a message's stream failed in the middle of the message: the connection was dropped"
+					: smtp_strerror(rc));
+			}
+			conn_lost(c);
+			deliver(c);
+			return;
+		}
+	}
 	if (!block && c->count < c->cap && smtp_sched_can_submit(c->sched)) {
 		return;
 	}
 	if (!smtp_sched_waiting(c->sched)) {
 		return;
 	}
-	if (php_smtpsock_next_event(s, &ev) == FAILURE || smtp_sched_event(c->sched, &ev) != SMTP_OK) {
-		if (!s->err.message) {
-			php_smtpsock_fail(s, "unexpected reply from %s", s->host ? ZSTR_VAL(s->host) : "the server");
-		}
+	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
 		conn_lost(c);
+	} else {
+		int rc = smtp_sched_event(c->sched, &ev);
+		if (rc != SMTP_OK) {
+			php_smtpsock_fail(s, "%s", rc == SMTP_E_ABORTED
+				? "a message's stream failed in the middle of the message: the connection was dropped"
+				: "unexpected reply from the server");
+			conn_lost(c);
+		}
 	}
 	pop_outcomes(c);
 	deliver(c);

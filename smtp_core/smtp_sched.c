@@ -502,8 +502,14 @@ static int pump(smtp_sched_t *s)
 
 int smtp_sched_wants_write(const smtp_sched_t *s)
 {
-	return !s->lost && s->c && s->cur < s->count && s->ring[(s->head + s->cur) % s->cap].stage == ST_PULL
-	       && out_size(s) >= SMTP_SCHED_OUT_MAX;
+	const ent_t *e;
+
+	if (s->lost || !s->c || s->cur >= s->count) {
+		return 0;
+	}
+	e = &s->ring[(s->head + s->cur) % s->cap];
+	/* more of a pulled body, and nothing but the driver's writing holds it back */
+	return e->stage == ST_PULL && (e->pull_data || e->chunk_failed || can_write(s));
 }
 
 int smtp_sched_pump(smtp_sched_t *s)

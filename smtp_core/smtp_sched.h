@@ -178,8 +178,10 @@ int smtp_sched_is_lost(const smtp_sched_t *s);
 size_t smtp_sched_in_flight(const smtp_sched_t *s);
 /* 1 when progress needs a reply from the server (replies are outstanding). */
 int smtp_sched_waiting(const smtp_sched_t *s);
-/* 1 when a pulled body stopped because the output is full: write the
- * client's output, then call smtp_sched_pump(). */
+/* 1 when a pulled body has more to write now (it stops at
+ * SMTP_SCHED_OUT_MAX octets of output): write the client's output, then
+ * call smtp_sched_pump(). 0 when nothing is pulled, or it waits for a reply
+ * (a chunk's, without pipelining). */
 int smtp_sched_wants_write(const smtp_sched_t *s);
 /* Write more of what is waiting (a pulled body after the driver wrote the
  * output). SMTP_OK; SMTP_E_ABORTED when a DATA body's source failed: the
