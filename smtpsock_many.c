@@ -71,7 +71,7 @@ typedef struct {
 	size_t head, count, cap;
 	smtp_sched_t *sched;
 	bool first_on_conn;          /* the next submission is the first on this connection */
-	bool reused;                 /* the session was connected before: liveness RSET in front */
+	bool reused;                 /* this connection was open before sendMany() took it: liveness RSET in front */
 	bool conn_failed;            /* no connection could be made: every message gets conn_err */
 	php_smtpsock_error conn_err;
 	php_smtpsock_error lost_err; /* why the last connection was lost */
@@ -758,6 +758,7 @@ static bool conn_ready(many_ctx *c)
 {
 	php_smtpsock_session *s = c->s;
 	const smtp_caps_t *caps;
+	php_stream *was;
 	bool pipe, chunk;
 
 	if (c->sched) {
@@ -767,6 +768,7 @@ static bool conn_ready(many_ctx *c)
 		return false;
 	}
 	php_smtpsock_error_clear(&s->err);
+	was = php_smtpsock_session_connected(s) ? s->stream : NULL;
 	if (php_smtpsock_ensure(s, PHP_SMTPSOCK_LVL_READY) == FAILURE) {
 		err_copy(&c->conn_err, &s->err);
 		c->conn_failed = true;
@@ -790,6 +792,9 @@ static bool conn_ready(many_ctx *c)
 	}
 	smtp_sched_set_reply_fn(c->sched, on_reply, c);
 	c->first_on_conn = true;
+	/* a connection that was there before (not one ensure() just made):
+	 * an RSET in front of the first transaction checks it is alive */
+	c->reused = was != NULL && s->stream == was;
 	return true;
 }
 
@@ -835,7 +840,6 @@ static void submit(many_ctx *c)
 			}
 		}
 		c->first_on_conn = false;
-		c->reused = false;
 		m->state = M_SENT;
 	}
 }
@@ -1036,7 +1040,6 @@ void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *
 	c.cap = (size_t)window;
 	c.ring = ecalloc(c.cap, sizeof(*c.ring));
 	c.collect = return_value;
-	c.reused = php_smtpsock_session_connected(s);
 
 	for (;;) {
 		int got;
