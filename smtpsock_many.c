@@ -758,8 +758,8 @@ static bool conn_ready(many_ctx *c)
 {
 	php_smtpsock_session *s = c->s;
 	const smtp_caps_t *caps;
-	php_stream *was;
-	bool pipe, chunk;
+	unsigned long replies;
+	bool pipe, chunk, was;
 
 	if (c->sched) {
 		return true;
@@ -768,7 +768,8 @@ static bool conn_ready(many_ctx *c)
 		return false;
 	}
 	php_smtpsock_error_clear(&s->err);
-	was = php_smtpsock_session_connected(s) ? s->stream : NULL;
+	was = php_smtpsock_session_connected(s);
+	replies = s->replies;
 	if (php_smtpsock_ensure(s, PHP_SMTPSOCK_LVL_READY) == FAILURE) {
 		err_copy(&c->conn_err, &s->err);
 		c->conn_failed = true;
@@ -792,9 +793,10 @@ static bool conn_ready(many_ctx *c)
 	}
 	smtp_sched_set_reply_fn(c->sched, on_reply, c);
 	c->first_on_conn = true;
-	/* a connection that was there before (not one ensure() just made):
-	 * an RSET in front of the first transaction checks it is alive */
-	c->reused = was != NULL && s->stream == was;
+	/* a connection that was there before and that ensure() neither
+	 * replaced nor checked (no reply read): an RSET in front of the first
+	 * transaction checks it is alive */
+	c->reused = was && s->replies == replies;
 	return true;
 }
 
