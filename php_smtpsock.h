@@ -5,6 +5,7 @@
 #include "php.h"
 #include "php_streams.h"
 #include "php_network.h"
+#include "zend_smart_str_public.h"
 #include "php_smtpsock_compat.h"
 #include "smtp_core/smtp_client.h"
 
@@ -98,6 +99,7 @@ typedef struct {
 	 * how many waits to sleep through before polling again */
 	unsigned char spin_miss[SMTP_CMD__COUNT];
 	unsigned char spin_skip[SMTP_CMD__COUNT];
+	bool in_many;                /* sendMany() is running (its iterable or on_result may call back): not re-entered */
 } php_smtpsock_session;
 
 /* Where a message comes from: a string, or a readable stream. */
@@ -211,6 +213,14 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body);
 /* Release a result. */
 void php_smtpsock_result_dtor(php_smtpsock_result *res);
+/* How one envelope address goes to this server, as php_smtpsock_send() does
+ * it: *wire = NULL (send addr as is) or a new string (its domain as IDNA
+ * A-labels); *utf8 set to true when MAIL FROM must carry SMTPUTF8 (left
+ * alone otherwise). smtputf8: the server offers SMTPUTF8. role ("sender",
+ * "recipient") names it in errors. FAILURE with s->err set (code 0, naming
+ * the address) when it cannot be sent to this server. */
+zend_result php_smtpsock_route_address(php_smtpsock_session *s, const char *addr, size_t len, bool smtputf8,
+                                       const char *role, zend_string **wire, bool *utf8);
 /* The reply as a PHP array ['code', 'status', 'lines']. */
 void php_smtpsock_reply_to_array(const smtp_reply_t *r, zval *out);
 /* Capabilities as keyword => params. */
@@ -226,6 +236,21 @@ zend_result php_smtpsock_auth(php_smtpsock_session *s, zend_string *user, zend_s
 
 /* ---- smtpsock_class.c ---- */
 extern zend_class_entry *php_smtpsock_ce, *php_smtpsock_exception_ce;
+/* ESMTP parameters from an array (['SIZE' => 1, 'SMTPUTF8'] style) appended
+ * to out as "SIZE=1 SMTPUTF8"; what names the argument in errors. Throws a
+ * ValueError/TypeError and returns FAILURE on bad input. */
+zend_result php_smtpsock_build_params(HashTable *ht, const char *what, smart_str *out);
+
+/* ---- smtpsock_many.c ---- */
+/* SmtpSocket::sendMany() on session s (SPEC 6): options validated first
+ * (throws before anything is sent), then every message of the iterable sent
+ * through the core's scheduler; return_value: the results by key, or [] with
+ * on_result. An exception from on_result stops the batch: nothing more is
+ * taken or sent, the messages already written are seen to their end (their
+ * outcomes not reported), then it propagates. An exception from the
+ * iterable: the messages taken before it are sent and reported, then it
+ * propagates. */
+void php_smtpsock_send_many(php_smtpsock_session *s, zval *messages, HashTable *options, zval *return_value);
 /* Object handlers of SmtpSocket (classes registered by MINIT first). */
 void php_smtpsock_class_minit(void);
 

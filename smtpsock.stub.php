@@ -53,6 +53,13 @@ final class SmtpSocket
      */
     public function send(string $from, array|string $recipients, mixed $message, array $options = []): array {}
 
+    /**
+     * @param iterable<array> $messages each ['from' => string, 'to' => string|list<string>, 'message' => string|resource, 'options' => array]
+     * @param array $options ['window' => int 1..1000, 'on_result' => callable(int|string $key, array $result): void]
+     * @return array<int|string, array> each ['accepted', 'rejected', 'reply', 'queue_id', 'error' => ?Throwable]
+     */
+    public function sendMany(iterable $messages, array $options = []): array {}
+
     /** @return array<string, string> */
     public function getCapabilities(): array {}
 

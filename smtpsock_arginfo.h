@@ -1,5 +1,5 @@
 /* This is a generated file, edit smtpsock.stub.php instead.
- * Stub hash: ca5abb25db7e8d95d6a539aac9a7fd9cea81815f */
+ * Stub hash: 8bee8bf168aedc0e3b114511cb93aa41f699d540 */
 
 #include "zend_attributes.h"
 
@@ -68,6 +68,11 @@ ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_SmtpSocket_send, 0, 3, IS_
 	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, options, IS_ARRAY, 0, "[]")
 ZEND_END_ARG_INFO()
 
+ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_SmtpSocket_sendMany, 0, 1, IS_ARRAY, 0)
+	ZEND_ARG_OBJ_TYPE_MASK(0, messages, Traversable, MAY_BE_ARRAY, NULL)
+	ZEND_ARG_TYPE_INFO_WITH_DEFAULT_VALUE(0, options, IS_ARRAY, 0, "[]")
+ZEND_END_ARG_INFO()
+
 ZEND_BEGIN_ARG_WITH_RETURN_TYPE_INFO_EX(arginfo_class_SmtpSocket_getCapabilities, 0, 0, IS_ARRAY, 0)
 ZEND_END_ARG_INFO()
 
@@ -102,6 +107,7 @@ ZEND_METHOD(SmtpSocket, vrfy);
 ZEND_METHOD(SmtpSocket, noop);
 ZEND_METHOD(SmtpSocket, quit);
 ZEND_METHOD(SmtpSocket, send);
+ZEND_METHOD(SmtpSocket, sendMany);
 ZEND_METHOD(SmtpSocket, getCapabilities);
 ZEND_METHOD(SmtpSocket, getLastReply);
 ZEND_METHOD(SmtpSocket, isConnected);
@@ -130,6 +136,7 @@ static const zend_function_entry class_SmtpSocket_methods[] = {
 	ZEND_ME(SmtpSocket, noop, arginfo_class_SmtpSocket_noop, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocket, quit, arginfo_class_SmtpSocket_quit, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocket, send, arginfo_class_SmtpSocket_send, ZEND_ACC_PUBLIC)
+	ZEND_ME(SmtpSocket, sendMany, arginfo_class_SmtpSocket_sendMany, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocket, getCapabilities, arginfo_class_SmtpSocket_getCapabilities, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocket, getLastReply, arginfo_class_SmtpSocket_getLastReply, ZEND_ACC_PUBLIC)
 	ZEND_ME(SmtpSocket, isConnected, arginfo_class_SmtpSocket_isConnected, ZEND_ACC_PUBLIC)

@@ -44,7 +44,7 @@ static void php_smtpsock_dtor(zend_object *obj)
 {
 	php_smtpsock_obj *o = php_smtpsock_from_obj(obj);
 
-	if (o->sess && !o->sess->in_logger) {
+	if (o->sess && !o->sess->in_logger && !o->sess->in_many) {
 		php_smtpsock_session_free(o->sess, true);
 		o->sess = NULL;
 	}
@@ -110,6 +110,10 @@ static void throw_session_error(php_smtpsock_session *s)
 		zend_throw_error(NULL, "SmtpSocket cannot be used from its own logger"); \
 		RETURN_THROWS(); \
 	} \
+	if (s->in_many) { \
+		zend_throw_error(NULL, "SmtpSocket cannot be used while its sendMany() runs (from on_result or the iterable)"); \
+		RETURN_THROWS(); \
+	} \
 	php_smtpsock_error_clear(&s->err)
 
 #define CHECK(expr) \
@@ -155,7 +159,7 @@ static bool check_path_arg(zend_string *str, uint32_t arg, bool allow_empty)
  * or list entries ['SMTPUTF8'] -> "SIZE=1234 BODY=8BITMIME SMTPUTF8".
  * what names the argument in errors. Throws and returns FAILURE on bad input.
  */
-static zend_result php_smtpsock_build_params(HashTable *ht, const char *what, smart_str *out)
+zend_result php_smtpsock_build_params(HashTable *ht, const char *what, smart_str *out)
 {
 	zend_string *key;
 	zend_ulong idx;
@@ -865,6 +869,20 @@ bad_args:
 	smart_str_free(&mp);
 	smart_str_free(&rp);
 	RETURN_THROWS();
+}
+
+PHP_METHOD(SmtpSocket, sendMany)
+{
+	zval *messages;
+	HashTable *options = NULL;
+
+	ZEND_PARSE_PARAMETERS_START(1, 2)
+		Z_PARAM_ITERABLE(messages)
+		Z_PARAM_OPTIONAL
+		Z_PARAM_ARRAY_HT(options)
+	ZEND_PARSE_PARAMETERS_END();
+	SESSION(s);
+	php_smtpsock_send_many(s, messages, options, return_value);
 }
 
 PHP_METHOD(SmtpSocket, getCapabilities)

@@ -805,3 +805,11 @@ void php_smtpsock_caps_to_array(const smtp_caps_t *caps, zval *out)
 		add_assoc_string(out, caps->entries[i].keyword, caps->entries[i].params);
 	}
 }
+
+/* ---- for other drivers (smtpsock_many.c) -------------------------------- */
+
+zend_result php_smtpsock_route_address(php_smtpsock_session *s, const char *addr, size_t len, bool smtputf8,
+                                       const char *role, zend_string **wire, bool *utf8)
+{
+	return route_address(s, addr, len, smtputf8, role, wire, utf8);
+}

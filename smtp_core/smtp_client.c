@@ -15,6 +15,7 @@ typedef struct {
 	unsigned char last;     /* BDAT LAST */
 	unsigned char barrier;  /* nothing may follow until its reply arrives */
 	unsigned index;         /* RCPT / BDAT ordinal */
+	unsigned tx;            /* the transaction it belongs to (smtp_client.tx when sent) */
 } smtp_pending_t;
 
 struct smtp_client {
@@ -34,7 +35,10 @@ struct smtp_client {
 	size_t pend_head, pend_count, pend_cap;
 	size_t barriers;         /* outstanding commands that must be answered first */
 
-	/* the open transaction */
+	/* the open transaction; tx counts transactions begun (MAIL, RSET): a
+	 * reply to a command of an earlier one (pipelined across transactions)
+	 * leaves the open one alone */
+	unsigned tx;
 	unsigned rcpt_sent, rcpt_accepted, rcpt_answered, bdat_sent;
 	int mail_failed;         /* MAIL refused */
 	int bdat_failed;         /* a BDAT chunk refused */
@@ -129,6 +133,7 @@ static int pend_push(smtp_client_t *c, smtp_cmd_t cmd, unsigned index, int last,
 	p->index = index;
 	p->last = (unsigned char)(last != 0);
 	p->barrier = (unsigned char)(barrier != 0);
+	p->tx = c->tx;
 	c->pend_count++;
 	if (barrier) {
 		c->barriers++;
@@ -484,7 +489,7 @@ int smtp_client_mail(smtp_client_t *c, const char *from, size_t from_len, const 
 {
 	part_t parts[5];
 	size_t n = 0;
-	int rc = gate(c, ST(SMTP_ST_READY));
+	int rc = gate(c, ST(SMTP_ST_READY) | (c->pipelining ? ST(SMTP_ST_DOT) | ST(SMTP_ST_BDAT_LAST) : 0));
 
 	if (rc != SMTP_OK) {
 		return rc;
@@ -498,7 +503,9 @@ int smtp_client_mail(smtp_client_t *c, const char *from, size_t from_len, const 
 	if (with_params(parts, &n, params, params_len) != SMTP_OK) {
 		return SMTP_E_ARG;
 	}
+	c->tx++;
 	if ((rc = emit(c, SMTP_CMD_MAIL, 0, 0, 0, SMTP_MAX_CMD_LINE, parts, n, NULL)) != SMTP_OK) {
+		c->tx--;
 		return rc;
 	}
 	tx_reset(c);
@@ -846,10 +853,14 @@ int smtp_client_bdat(smtp_client_t *c, const char *data, size_t len, int last)
 
 int smtp_client_rset(smtp_client_t *c)
 {
-	int rc = simple(c, SMTP_CMD_RSET, "RSET",
-	                ST(SMTP_ST_GREETED) | ST(SMTP_ST_READY) | ST(SMTP_ST_MAIL) | ST(SMTP_ST_RCPT) | ST(SMTP_ST_BDAT), 0);
+	int rc;
 
+	c->tx++;
+	rc = simple(c, SMTP_CMD_RSET, "RSET",
+	            ST(SMTP_ST_GREETED) | ST(SMTP_ST_READY) | ST(SMTP_ST_MAIL) | ST(SMTP_ST_RCPT) | ST(SMTP_ST_BDAT)
+	            | (c->pipelining ? ST(SMTP_ST_DOT) | ST(SMTP_ST_BDAT_LAST) : 0), 0);
 	if (rc != SMTP_OK) {
+		c->tx--;
 		return rc;
 	}
 	tx_reset(c);
@@ -951,6 +962,27 @@ static int apply_reply(smtp_client_t *c, const smtp_pending_t *p, smtp_event_t *
 {
 	int code = ev->reply->code;
 
+	if (p->tx != c->tx) {
+		/* a reply to a transaction already followed by another (pipelined
+		 * across transactions): it tells its own outcome only */
+		switch (p->cmd) {
+		case SMTP_CMD_MAIL:
+		case SMTP_CMD_DOT:
+		case SMTP_CMD_RSET:
+		case SMTP_CMD_NOOP:
+			ev->ok = code == 250;
+			return SMTP_OK;
+		case SMTP_CMD_RCPT:
+			ev->ok = code == 250 || code == 251;
+			return SMTP_OK;
+		case SMTP_CMD_BDAT:
+			ev->ok = code == 250;
+			ev->last = p->last;
+			return SMTP_OK;
+		default:
+			break;
+		}
+	}
 	switch (p->cmd) {
 	case SMTP_CMD_GREETING:
 		ev->ok = code == 220;

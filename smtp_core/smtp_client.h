@@ -148,7 +148,9 @@ int smtp_client_starttls(smtp_client_t *c);
 int smtp_client_tls_done(smtp_client_t *c);
 /* 1 after smtp_client_tls_done(). */
 int smtp_client_tls_active(const smtp_client_t *c);
-/* MAIL FROM:<from> [SP params] (state READY). from may be empty (null reverse-path);
+/* MAIL FROM:<from> [SP params] (state READY; with pipelining also DOT and
+ * BDAT_LAST: the next transaction pipelined behind the end of a message,
+ * whose final reply still comes as its own event). from may be empty (null reverse-path);
  * '<' or '>' in it is SMTP_E_ARG. params: "SIZE=1 BODY=8BITMIME" or empty. */
 int smtp_client_mail(smtp_client_t *c, const char *from, size_t from_len, const char *params, size_t params_len);
 /* RCPT TO:<to> [SP params] (states MAIL, RCPT; to not empty). */
@@ -209,7 +211,10 @@ int smtp_client_chunk_write(smtp_client_t *c, const char *data, size_t len);
 size_t smtp_client_chunk_passthrough(smtp_client_t *c, const char *data, size_t len);
 /* Octets of the open chunk's pieces still to be given (0 when none is open). */
 unsigned long long smtp_client_chunk_left(const smtp_client_t *c);
-/* RSET (states GREETED, READY, MAIL, RCPT): ends the transaction. */
+/* RSET (states GREETED, READY, MAIL, RCPT, BDAT; with pipelining also DOT
+ * and BDAT_LAST): ends the transaction. Replies to commands of a transaction
+ * that a later MAIL or RSET followed report their own outcome (ok, last) and
+ * leave the open transaction's state alone. */
 int smtp_client_rset(smtp_client_t *c);
 /* VRFY / NOOP (states GREETED, READY, MAIL, RCPT). */
 int smtp_client_vrfy(smtp_client_t *c, const char *arg, size_t len);

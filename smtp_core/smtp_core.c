@@ -17,6 +17,7 @@ const char *smtp_strerror(int err)
 	case SMTP_E_UNEXPECTED:     return "unexpected reply";
 	case SMTP_E_TLS_INJECTION:  return "data received before tls handshake";
 	case SMTP_E_CLOSED:         return "connection closed";
+	case SMTP_E_ABORTED:        return "message content failed mid-message";
 	case SMTP_E_SASL_CHALLENGE:
 		return "invalid AUTH challenge from the server";
 	case SMTP_E_SASL_SERVER:

@@ -39,7 +39,8 @@ typedef enum {
 	SMTP_E_NUL = -8,             /* NUL octet in a reply */
 	SMTP_E_UNEXPECTED = -9,      /* a reply arrived with no command outstanding */
 	SMTP_E_TLS_INJECTION = -10,  /* bytes followed the 220 to STARTTLS before the handshake */
-	SMTP_E_CLOSED = -11          /* the session is closed (421, QUIT, or an earlier fatal error) */
+	SMTP_E_CLOSED = -11,         /* the session is closed (421, QUIT, or an earlier fatal error) */
+	SMTP_E_ABORTED = -12         /* a message's content failed mid-DATA: drop the connection (smtp_sched) */
 } smtp_err_t;
 
 /* Limits on what the server may send (SPEC section 4). */

@@ -174,6 +174,70 @@ static void test_pipelined_transaction(void)
 	}
 }
 
+/* Transactions pipelined one behind another (smtp_sched): MAIL and RSET
+ * after the end of a message with pipelining only; the replies to the
+ * earlier transaction tell their own outcome and leave the open one alone. */
+static void test_across_transactions(void)
+{
+	smtp_client_t *c = ready_client();
+	ev_log log = {0};
+
+	CHECK_INT(smtp_client_mail(c, "s@x", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_rcpt(c, "a@x", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_bdat(c, "m1\r\n", 4, 1), SMTP_OK);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_BDAT_LAST);
+	/* the next transaction behind it, with RSET in front */
+	CHECK_INT(smtp_client_rset(c), SMTP_OK);
+	CHECK_INT(smtp_client_mail(c, "s@x", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_rcpt(c, "b@x", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_rcpt(c, "c@x", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_bdat(c, "m2\r\n", 4, 1), SMTP_OK);
+	/* and one more without RSET */
+	CHECK_INT(smtp_client_mail(c, "s@x", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_rcpt(c, "d@x", 3, "", 0), SMTP_OK);
+	CHECK_WIRE(c, "MAIL FROM:<s@x>\r\nRCPT TO:<a@x>\r\nBDAT 4 LAST\r\nm1\r\n"
+	              "RSET\r\nMAIL FROM:<s@x>\r\nRCPT TO:<b@x>\r\nRCPT TO:<c@x>\r\nBDAT 4 LAST\r\nm2\r\n"
+	              "MAIL FROM:<s@x>\r\nRCPT TO:<d@x>\r\n");
+	/* the first transaction refused entirely, the second's MAIL refused: the third is untouched */
+	feed_lit(c, "550 no\r\n550 no\r\n554 no valid recipients\r\n250 reset\r\n550 no\r\n503 a\r\n503 b\r\n503 c\r\n", 0, &log);
+	CHECK_INT(log.err, 0);
+	CHECK_INT(log.n, 8);
+	CHECK_INT(log.ev[2].cmd, SMTP_CMD_BDAT);
+	CHECK(!log.ev[2].ok);
+	CHECK_INT(log.ev[3].cmd, SMTP_CMD_RSET);
+	CHECK(log.ev[3].ok);
+	CHECK_INT(log.ev[5].cmd, SMTP_CMD_RCPT);
+	CHECK_INT(log.ev[5].index, 0);
+	CHECK_INT(log.ev[6].index, 1);
+	CHECK_INT(log.ev[7].cmd, SMTP_CMD_BDAT);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_RCPT);
+	CHECK_INT(smtp_client_rcpt_sent(c), 1);
+	CHECK_INT(smtp_client_rcpt_answered(c), 0);
+	log.n = 0;
+	feed_lit(c, "250 ok\r\n250 ok\r\n", 0, &log);
+	CHECK_INT(smtp_client_rcpt_accepted(c), 1);
+	CHECK_INT(smtp_client_bdat(c, "m3\r\n", 4, 1), SMTP_OK);
+	feed_lit(c, "250 queued\r\n", 0, &log);
+	CHECK_INT(smtp_client_state(c), SMTP_ST_READY);
+	smtp_client_free(c);
+
+	/* without pipelining: nothing follows the end of a message before its reply */
+	c = ready_client();
+	smtp_client_set_pipelining(c, 0);
+	CHECK_INT(smtp_client_mail(c, "s@x", 3, "", 0), SMTP_OK);
+	feed_lit(c, "250 ok\r\n", 0, &log);
+	CHECK_INT(smtp_client_rcpt(c, "a@x", 3, "", 0), SMTP_OK);
+	feed_lit(c, "250 ok\r\n", 0, &log);
+	CHECK_INT(smtp_client_bdat(c, "m1\r\n", 4, 1), SMTP_OK);
+	CHECK_INT(smtp_client_mail(c, "s@x", 3, "", 0), SMTP_E_STATE);
+	CHECK_INT(smtp_client_rset(c), SMTP_E_STATE);
+	smtp_client_set_pipelining(c, 1);
+	smtp_client_set_pipelining(c, 0);
+	feed_lit(c, "250 queued\r\n", 0, &log);
+	CHECK_INT(smtp_client_mail(c, "s@x", 3, "", 0), SMTP_OK);
+	smtp_client_free(c);
+}
+
 /* Nothing is queued when a verb comes in the wrong state or with bad arguments. */
 static void test_guards(void)
 {
@@ -879,6 +943,7 @@ int main(void)
 {
 	test_resume();
 	test_pipelined_transaction();
+	test_across_transactions();
 	test_guards();
 	test_refusals();
 	test_bdat();
