@@ -324,14 +324,67 @@ unsigned long long smtp_data_measure(const char *in, size_t len)
 	return n;
 }
 
+/* Whole blocks at a time, the octets ORed together and their top bits tested
+ * once per 64 octets: a clean message costs a few instructions per 16
+ * octets, an 8-bit one stops within 64 octets of its first such octet. */
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SMTP_DATA_NO_SIMD)
+static int any_high_bit(const char *in, size_t len, size_t *done)
+{
+	size_t i = 0;
+
+	for (; len - i >= 64; i += 64) {
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 16));
+		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 32));
+		__m128i d = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 48));
+		if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) != 0) {
+			return 1;
+		}
+	}
+	for (; len - i >= 16; i += 16) {
+		if (_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(in + i))) != 0) {
+			return 1;
+		}
+	}
+	*done = i;
+	return 0;
+}
+#else
+static int any_high_bit(const char *in, size_t len, size_t *done)
+{
+	const uint64_t high = 0x8080808080808080ULL;
+	size_t i = 0;
+
+	for (; len - i >= 64; i += 64) {
+		uint64_t w[8];
+		memcpy(w, in + i, sizeof(w));
+		if (((w[0] | w[1] | w[2] | w[3]) | (w[4] | w[5] | w[6] | w[7])) & high) {
+			return 1;
+		}
+	}
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, in + i, sizeof(w));
+		if (w & high) {
+			return 1;
+		}
+	}
+	*done = i;
+	return 0;
+}
+#endif
+
 int smtp_data_is_8bit(const char *in, size_t len)
 {
-	size_t i;
+	size_t i = 0;
 
 	if (in == NULL) {
 		return 0;
 	}
-	for (i = 0; i < len; i++) {
+	if (any_high_bit(in, len, &i)) {
+		return 1;
+	}
+	for (; i < len; i++) {
 		if ((unsigned char)in[i] & 0x80) {
 			return 1;
 		}

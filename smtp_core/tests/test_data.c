@@ -497,6 +497,44 @@ static void test_passthrough(void)
 	CHECK(passed_some > 20);
 }
 
+/* smtp_data_is_8bit() against a byte-by-byte check, for every length up to
+ * a few blocks and an 8-bit octet at every position (and none), from every
+ * alignment: the block loops, their tails and where they meet. */
+static void test_is_8bit(void)
+{
+	char buf[300];
+	size_t len, pos, align;
+	int bad = 0;
+
+	for (align = 0; align < 8; align++) {
+		for (len = 0; len + align <= sizeof(buf) && len <= 200; len++) {
+			memset(buf, 'a', sizeof(buf));
+			if (smtp_data_is_8bit(buf + align, len) != 0) {
+				bad++;
+			}
+			for (pos = 0; pos < len; pos++) {
+				buf[align + pos] = (char)0x80;
+				if (smtp_data_is_8bit(buf + align, len) != 1) {
+					bad++;
+				}
+				buf[align + pos] = (char)0xff;
+				if (smtp_data_is_8bit(buf + align, len) != 1) {
+					bad++;
+				}
+				buf[align + pos] = 'a';
+			}
+			/* an 8-bit octet just past the end is not part of it */
+			if (align + len < sizeof(buf)) {
+				buf[align + len] = (char)0xc3;
+				if (smtp_data_is_8bit(buf + align, len) != 0) {
+					bad++;
+				}
+			}
+		}
+	}
+	CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
 	test_passthrough();
@@ -507,6 +545,7 @@ int main(void)
 	test_big();
 	test_measure();
 	test_nomem();
+	test_is_8bit();
 	CHECK_INT(smtp_data_is_8bit("plain\r\n", 7), 0);
 	CHECK_INT(smtp_data_is_8bit(NULL, 0), 0);
 	CHECK_INT(smtp_data_is_8bit("caf\xc3\xa9", 5), 1);
