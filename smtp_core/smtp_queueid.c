@@ -60,6 +60,9 @@ typedef struct {
 	unsigned set;            /* the id's alphabet */
 	unsigned char min, max;  /* the id's length; max <= SMTP_QUEUE_ID_MAX */
 	int (*shape)(const char *id, size_t len);   /* a further check of the id, or NULL */
+	unsigned char least;     /* the fewest octets a match takes from where the pattern
+	                          * starts: shorter text is not tried (checked against the
+	                          * pattern by smtp_queue_id_test_table()) */
 } qid_form_t;
 
 /* Exim's message ids: 6-6-2 (to 4.96) or 6-11-4 (4.97 on) letters and digits. */
@@ -81,36 +84,36 @@ static int qid_exim_shape(const char *id, size_t len)
 /* In priority order: on one line, the first form that matches wins. */
 static const qid_form_t qid_forms[] = {
 	/* Brevo (Sendinblue): "OK: queued as <msgid>" */
-	{ "*queued as <%i>$", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL },
+	{ "*queued as <%i>$", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL, 13 },
 	/* Postfix (and Zimbra, amavisd-new relaying it): "Ok: queued as X", after
 	 * BDAT "Ok: N bytes queued as X"; SendGrid "Ok: queued as X"; Mailjet
 	 * "OK queued as X"; ZoneMTA "Message queued as X" */
-	{ "*queued as %i$", QS_TOKEN, 4, SMTP_QUEUE_ID_MAX, NULL },
+	{ "*queued as %i$", QS_TOKEN, 4, SMTP_QUEUE_ID_MAX, NULL, 14 },
 	/* Yandex: "Ok: queued on host as X" */
-	{ "*queued on %w as %i$", QS_TOKEN, 4, SMTP_QUEUE_ID_MAX, NULL },
+	{ "*queued on %w as %i$", QS_TOKEN, 4, SMTP_QUEUE_ID_MAX, NULL, 19 },
 	/* Exim: "OK id=X", X shaped 6-6-2 (to 4.96) or 6-11-4 (4.97 on) */
-	{ "*OK id=%i$", QS_ALNUM | QC_DASH, 16, 23, qid_exim_shape },
+	{ "*OK id=%i$", QS_ALNUM | QC_DASH, 16, 23, qid_exim_shape, 22 },
 	/* Exchange 2010 on, Microsoft 365: "<msgid> [InternalId=N, Hostname=...] ..." */
-	{ "*[InternalId=%i", QC_DIGIT, 1, 20, NULL },
+	{ "*[InternalId=%i", QC_DIGIT, 1, 20, NULL, 13 },
 	/* Haraka: "Message Queued (UUID.N)" */
-	{ "*Message Queued (%i)", QS_ALNUM | QC_DASH | QC_DOT, 8, SMTP_QUEUE_ID_MAX, NULL },
+	{ "*Message Queued (%i)", QS_ALNUM | QC_DASH | QC_DOT, 8, SMTP_QUEUE_ID_MAX, NULL, 25 },
 	/* Sendmail, OpenSMTPD: "X Message accepted for delivery" */
-	{ "^%i Message accepted for delivery", QS_ALNUM, 6, 32, NULL },
+	{ "^%i Message accepted for delivery", QS_ALNUM, 6, 32, NULL, 36 },
 	/* Gmail, Google Workspace: "OK  <time> X - gsmtp" */
-	{ "^OK %d %i - gsmtp$", QS_ALNUM | QC_DASH | QC_DOT | QC_UNDER, 4, SMTP_QUEUE_ID_MAX, NULL },
+	{ "^OK %d %i - gsmtp$", QS_ALNUM | QC_DASH | QC_DOT | QC_UNDER, 4, SMTP_QUEUE_ID_MAX, NULL, 17 },
 	/* Amazon SES: "Ok <message id>" */
-	{ "^Ok %i$", QS_HEX | QC_DASH, 40, SMTP_QUEUE_ID_MAX, NULL },
+	{ "^Ok %i$", QS_HEX | QC_DASH, 40, SMTP_QUEUE_ID_MAX, NULL, 43 },
 	/* qmail: "ok <time> qp N" (and "... qp N by host") */
-	{ "^ok %d qp %i", QC_DIGIT, 1, 10, NULL },
+	{ "^ok %d qp %i", QC_DIGIT, 1, 10, NULL, 9 },
 	/* Courier: "Ok. <time>.<pid>" in hexadecimal */
-	{ "^Ok. %i", QS_HEX | QC_DOT, 8, 64, NULL },
+	{ "^Ok. %i", QS_HEX | QC_DOT, 8, 64, NULL, 12 },
 	/* Campaign Monitor: "OK:X", 48 letters and digits */
-	{ "^OK:%i$", QS_ALNUM, 48, 48, NULL },
+	{ "^OK:%i$", QS_ALNUM, 48, 48, NULL, 51 },
 	/* MDaemon: "Ok, message saved <Message-ID: msgid>" */
-	{ "*message saved <Message-ID: <%i>>", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL },
-	{ "*message saved <Message-ID: %i>", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL },
+	{ "*message saved <Message-ID: <%i>>", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL, 31 },
+	{ "*message saved <Message-ID: %i>", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL, 29 },
 	/* Exchange 2007 and 2010 without InternalId: "<msgid> Queued mail for delivery" */
-	{ "^<%i> Queued mail for delivery$", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL }
+	{ "^<%i> Queued mail for delivery$", QS_MSGID, 1, SMTP_QUEUE_ID_MAX, NULL, 28 }
 };
 
 static unsigned qid_class(unsigned char c)
@@ -329,14 +332,18 @@ static int qid_line(const char *s, size_t len, const char **id, size_t *id_len)
 	for (f = 0; f < sizeof(qid_forms) / sizeof(qid_forms[0]); f++) {
 		const qid_form_t *form = &qid_forms[f];
 
+		if (len - start < form->least) {
+			continue;   /* too short for this form, wherever it starts */
+		}
 		if (form->pattern[0] == '^') {
 			if (qid_match(form, s, len, start, id, id_len)) {
 				return 1;
 			}
 			continue;
 		}
-		/* '*': try where the first octet of the pattern occurs */
-		for (j = start; j < len; j++) {
+		/* '*': try where the first octet of the pattern occurs, as long as
+		 * the rest of the line can hold a match */
+		for (j = start; len - j >= form->least; j++) {
 			QID_STEP();
 			if (qid_lower((unsigned char)s[j]) == qid_lower((unsigned char)form->pattern[1]) &&
 			    qid_match(form, s, len, j, id, id_len)) {
@@ -375,6 +382,39 @@ int smtp_queue_id(const char *text, size_t len, const char **id, size_t *id_len)
 	}
 	return 0;
 }
+
+#ifdef SMTP_QUEUEID_TEST_HOOKS
+/* The fewest octets f's pattern can match, element by element as
+ * qid_match() takes them. */
+static size_t qid_least(const qid_form_t *f)
+{
+	const char *p = f->pattern + 1;
+	size_t n = 0;
+
+	while (*p != '\0') {
+		if (*p == '%') {
+			n += p[1] == 'i' ? f->min : 1;
+			p += 2;
+		} else {
+			n += *p == '$' ? 0 : 1;
+			p++;
+		}
+	}
+	return n;
+}
+
+int smtp_queue_id_test_table(void)
+{
+	size_t f;
+
+	for (f = 0; f < sizeof(qid_forms) / sizeof(qid_forms[0]); f++) {
+		if (qid_forms[f].least != qid_least(&qid_forms[f])) {
+			return (int)f + 1;
+		}
+	}
+	return 0;
+}
+#endif
 
 int smtp_reply_queue_id(const smtp_reply_t *r, const char **id, size_t *id_len)
 {

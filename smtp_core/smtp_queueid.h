@@ -45,6 +45,9 @@ int smtp_queue_id_octet(unsigned char c);
  * extension's build): octets examined by smtp_queue_id() since the program
  * started, so that a test can show the work stays linear. */
 extern unsigned long smtp_queue_id_test_steps;
+/* 0 when every form's least length is the one its pattern gives, else the
+ * 1-based index of the first form whose is not. */
+int smtp_queue_id_test_table(void);
 #endif
 
 #endif

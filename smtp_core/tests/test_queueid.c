@@ -365,6 +365,11 @@ static void test_boundaries(void)
 	/* too short */
 	NOID("250 2.0.0 Ok: queued as ABC");
 	QID("250 2.0.0 Ok: queued as ABCD", "ABCD");
+	/* the shortest text a form takes, at the end of the line and at its start */
+	QID("250 queued as ABCD", "ABCD");
+	QID("250 ok 1 qp 7", "7");
+	NOID("250 ok 1 qp ");
+	QID("250 OK 1 ABCD - gsmtp", "ABCD");
 
 	/* SMTP_QUEUE_ID_MAX octets are an id, one more is none */
 	memcpy(buf, "250 2.0.0 Ok: queued as ", 24);
@@ -619,5 +624,6 @@ int main(void)
 	test_hostile_big();
 	test_reply();
 	test_alphabet();
+	CHECK_INT(smtp_queue_id_test_table(), 0);
 	return tap_done("test_queueid");
 }
