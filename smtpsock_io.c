@@ -20,6 +20,8 @@
 #include "smtp_core/smtp_queueid.h"
 #include "smtp_core/smtp_addr.h"
 
+#include <limits.h>
+
 #ifndef PHP_WIN32
 # include <netinet/in.h>
 # include <netinet/tcp.h>
@@ -187,12 +189,14 @@ bool php_smtpsock_peer_spoke(php_smtpsock_session *s)
 
 /* Before a read that would sleep: poll for up to busy_poll microseconds.
  * Returns the time the wait began when the read will sleep without having
- * polled (for busy_poll_slept()), else 0. */
-static php_smtpsock_hrtime_t busy_poll(php_smtpsock_session *s)
+ * polled (for busy_poll_slept()), else 0; *ready: a poll saw the socket
+ * readable (or in error), so the read will not wait. */
+static php_smtpsock_hrtime_t busy_poll(php_smtpsock_session *s, bool *ready)
 {
 	smtp_cmd_t cmd;
 	php_smtpsock_hrtime_t start, until;
 
+	*ready = false;
 	if (s->cfg.busy_poll <= 0 || usable_cpus() < 2 || !session_fd(s)) {
 		return 0;
 	}
@@ -206,6 +210,7 @@ static php_smtpsock_hrtime_t busy_poll(php_smtpsock_session *s)
 	do {
 		if (php_pollfd_for_ms(s->fd, PHP_POLLREADABLE, 0) != 0) {
 			s->spin_miss[cmd] = 0;   /* readable, or an error the read will report */
+			*ready = true;
 			return 0;
 		}
 		yield_cpu();
@@ -227,6 +232,141 @@ static void busy_poll_slept(php_smtpsock_session *s, php_smtpsock_hrtime_t start
 		s->spin_miss[cmd] = 0;
 		s->spin_skip[cmd] = 0;
 	}
+}
+
+/* ---- plain TCP: the socket itself ----------------------------------------
+ *
+ * On a plain TCP connection (no TLS: the stream reads and writes nothing but
+ * the socket, and it has no read buffer, see connect_to()) the driver reads
+ * and writes the socket itself, without blocking, and waits in poll() with
+ * its own deadline: the stream layer would poll before every read and write
+ * (the wait for data that busy polling has just seen), and take its timeout
+ * from a stream option set again for every read. End of stream and errors
+ * mark the stream as its own read would (stream->eof). TLS streams, and
+ * platforms without MSG_DONTWAIT, go through the stream. */
+
+#if !defined(PHP_WIN32) && defined(MSG_DONTWAIT)
+# define SMTPSOCK_DIRECT_IO 1
+# ifdef MSG_NOSIGNAL
+#  define SMTPSOCK_SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
+# else
+#  define SMTPSOCK_SEND_FLAGS MSG_DONTWAIT
+# endif
+#endif
+
+static bool direct_io(php_smtpsock_session *s)
+{
+#ifdef SMTPSOCK_DIRECT_IO
+	return s->stream && !s->tls && session_fd(s);
+#else
+	(void)s;
+	return false;
+#endif
+}
+
+#ifdef SMTPSOCK_DIRECT_IO
+/* poll()'s timeout for seconds left, rounded up (never wakes before the deadline). */
+static int timeout_ms(double left)
+{
+	if (left <= 0) {
+		return 0;
+	}
+	return left >= (double)(INT_MAX / 1000 - 1) ? INT_MAX : (int)(left * 1000) + 1;
+}
+
+/* Up to n octets from the socket, waiting at most left seconds (not at all
+ * when ready: busy polling saw it readable). As the stream's own read: > 0
+ * octets read; 0 with stream->eof set at the end of the stream or on an
+ * error; 0 without it when nothing came in time (the caller's deadline
+ * decides). */
+static ssize_t direct_read(php_smtpsock_session *s, char *buf, size_t n, double left, bool ready)
+{
+	ssize_t got;
+
+	if (!ready && php_pollfd_for_ms(s->fd, PHP_POLLREADABLE, timeout_ms(left)) <= 0) {
+		return 0;   /* timed out or interrupted */
+	}
+	got = recv(s->fd, buf, n, MSG_DONTWAIT);
+	if (got > 0) {
+		return got;
+	}
+	if (got < 0 && (PHP_IS_TRANSIENT_ERROR(errno) || errno == EINTR)) {
+		return 0;
+	}
+	s->stream->eof = 1;   /* closed by the peer, or reset */
+	return 0;
+}
+#endif
+
+/*
+ * Plain TCP: everything the core has queued, then n octets of the caller's
+ * (none: p may be NULL), in vectored non-blocking writes, waiting for room
+ * in poll() up to the timeout. FAILURE: the session is closed, s->gone says
+ * whether the peer closed it.
+ */
+static zend_result direct_write(php_smtpsock_session *s, const char *p, size_t n)
+{
+#ifdef SMTPSOCK_DIRECT_IO
+	double deadline = 0;   /* set at the first wait */
+
+	for (;;) {
+		const char *q;
+		size_t qn = smtp_client_output(s->core, &q), took;
+		struct iovec iov[2];
+		struct msghdr mh;
+		ssize_t w;
+		int cnt = 0;
+
+		if (qn == 0 && n == 0) {
+			return SUCCESS;
+		}
+		if (qn) {
+			iov[cnt].iov_base = (void *)q;
+			iov[cnt++].iov_len = qn;
+		}
+		if (n) {
+			iov[cnt].iov_base = (void *)p;
+			iov[cnt++].iov_len = n;
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = cnt;
+		w = sendmsg(s->fd, &mh, SMTPSOCK_SEND_FLAGS);
+		if (w < 0) {
+			double left;
+			if (errno == EINTR) {
+				continue;
+			}
+			if (deadline == 0) {
+				deadline = php_smtpsock_now() + s->cfg.timeout;
+			}
+			left = deadline - php_smtpsock_now();
+			if (PHP_IS_TRANSIENT_ERROR(errno) && left > 0
+					&& php_pollfd_for_ms(s->fd, POLLOUT, timeout_ms(left)) > 0) {
+				continue;
+			}
+			s->gone = !PHP_IS_TRANSIENT_ERROR(errno);
+			php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
+				s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
+			php_smtpsock_session_close(s);
+			return FAILURE;
+		}
+		took = (size_t)w;
+		s->ack_owed = false;
+		if (qn) {
+			size_t k = took < qn ? took : qn;
+			smtp_client_output_consumed(s->core, k);
+			took -= k;
+		}
+		p += took;
+		n -= took;
+	}
+#else
+	(void)s;
+	(void)p;
+	(void)n;
+	return FAILURE;
+#endif
 }
 
 /* ---- the pump ----------------------------------------------------------- */
@@ -295,6 +435,9 @@ zend_result php_smtpsock_flush(php_smtpsock_session *s)
 	if ((n = smtp_client_output(s->core, &p)) == 0) {
 		return SUCCESS;
 	}
+	if (direct_io(s)) {
+		return direct_write(s, NULL, 0);
+	}
 	php_smtpsock_set_timeout(s, s->cfg.timeout);
 	while ((n = smtp_client_output(s->core, &p)) > 0) {
 		ssize_t w = php_smtpsock_io_write(s, p, n);
@@ -327,6 +470,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 		double left;
 		ssize_t n;
 		php_smtpsock_hrtime_t wait_start;
+		bool ready;
 
 		if (s->roff < s->rlen) {
 			size_t used = 0;
@@ -369,9 +513,16 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 		if (s->ack_owed) {
 			ack_now(s);
 		}
-		wait_start = busy_poll(s);
-		php_smtpsock_set_timeout(s, left);
-		n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
+		wait_start = busy_poll(s, &ready);
+#ifdef SMTPSOCK_DIRECT_IO
+		if (direct_io(s)) {
+			n = direct_read(s, s->rbuf, PHP_SMTPSOCK_RBUF, left, ready);
+		} else
+#endif
+		{
+			php_smtpsock_set_timeout(s, left);
+			n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
+		}
 		if (wait_start && n > 0) {
 			busy_poll_slept(s, wait_start);
 		}
@@ -450,63 +601,9 @@ static zend_result write_all(php_smtpsock_session *s, const char *p, size_t n)
  */
 zend_result php_smtpsock_flush_then_write(php_smtpsock_session *s, const char *p, size_t n)
 {
-#if !defined(PHP_WIN32) && defined(MSG_DONTWAIT)
-	if (s->stream && !s->tls && session_fd(s)) {
-		double deadline = php_smtpsock_now() + s->cfg.timeout;
-		for (;;) {
-			const char *q;
-			size_t qn = smtp_client_output(s->core, &q), took;
-			struct iovec iov[2];
-			struct msghdr mh;
-			ssize_t w;
-			int cnt = 0;
-
-			if (qn == 0 && n == 0) {
-				return SUCCESS;
-			}
-			if (qn) {
-				iov[cnt].iov_base = (void *)q;
-				iov[cnt++].iov_len = qn;
-			}
-			if (n) {
-				iov[cnt].iov_base = (void *)p;
-				iov[cnt++].iov_len = n;
-			}
-			memset(&mh, 0, sizeof(mh));
-			mh.msg_iov = iov;
-			mh.msg_iovlen = cnt;
-# ifdef MSG_NOSIGNAL
-			w = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
-# else
-			w = sendmsg(s->fd, &mh, MSG_DONTWAIT);
-# endif
-			if (w < 0) {
-				double left = deadline - php_smtpsock_now();
-				if (errno == EINTR) {
-					continue;
-				}
-				if ((errno == EAGAIN || errno == EWOULDBLOCK) && left > 0
-						&& php_pollfd_for_ms(s->fd, POLLOUT, (int)(left * 1000) + 1) > 0) {
-					continue;
-				}
-				s->gone = errno != EAGAIN && errno != EWOULDBLOCK;
-				php_smtpsock_fail(s, "could not write to %s: connection closed or timed out after %g s",
-					s->host ? ZSTR_VAL(s->host) : "the server", s->cfg.timeout);
-				php_smtpsock_session_close(s);
-				return FAILURE;
-			}
-			took = (size_t)w;
-			s->ack_owed = false;
-			if (qn) {
-				size_t k = took < qn ? took : qn;
-				smtp_client_output_consumed(s->core, k);
-				took -= k;
-			}
-			p += took;
-			n -= took;
-		}
+	if (direct_io(s)) {
+		return direct_write(s, p, n);
 	}
-#endif
 	if (php_smtpsock_flush(s) == FAILURE) {
 		return FAILURE;
 	}
