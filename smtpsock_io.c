@@ -479,7 +479,10 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			s->roff += used;
 			if (rc == 1) {
 				s->replies++;
-				s->has_last = smtp_reply_copy(&s->last, ev->reply) == SMTP_OK;
+				/* the reply moves into s->last (no copy): it outlives later feeds */
+				smtp_client_take_reply(s->core, &s->last);
+				ev->reply = &s->last;
+				s->has_last = true;
 				s->unverified = false;
 				if (ev->closing && ev->cmd != SMTP_CMD_QUIT) {
 					s->gone = true;

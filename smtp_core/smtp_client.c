@@ -1139,6 +1139,11 @@ int smtp_client_feed(smtp_client_t *c, const char *data, size_t len, size_t *con
 	return 1;
 }
 
+void smtp_client_take_reply(smtp_client_t *c, smtp_reply_t *keep)
+{
+	smtp_reply_parser_take(&c->parser, keep);
+}
+
 int smtp_client_eof(smtp_client_t *c)
 {
 	return fail(c, SMTP_E_CLOSED);

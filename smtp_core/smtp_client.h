@@ -123,6 +123,14 @@ unsigned smtp_client_rcpt_answered(const smtp_client_t *c);
  * completed, 0 when all bytes were consumed without one, or a negative
  * SMTP_E_* (sticky: the session is unusable, state SMTP_ST_CLOSED). */
 int smtp_client_feed(smtp_client_t *c, const char *data, size_t len, size_t *consumed, smtp_event_t *ev);
+/* After smtp_client_feed() returned 1: move the reply it reported into
+ * *keep (an initialised or zeroed reply) without copying it, by exchanging
+ * storage: keep's old storage becomes the client's, for replies to come.
+ * *keep then holds the reply until the next take, however much is fed
+ * meanwhile; the event's reply pointer is left on the client's storage,
+ * emptied now: use keep instead. Nothing happens unless a reply was completed and not
+ * taken yet. */
+void smtp_client_take_reply(smtp_client_t *c, smtp_reply_t *keep);
 /* The server closed the connection; returns SMTP_E_CLOSED and closes the client. */
 int smtp_client_eof(smtp_client_t *c);
 /* Nonzero when part of a reply is buffered (a close now is a close mid-reply). */

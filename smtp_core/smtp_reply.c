@@ -208,6 +208,21 @@ void smtp_reply_parser_free(smtp_reply_parser_t *p)
 	p->error = 0;
 }
 
+int smtp_reply_parser_take(smtp_reply_parser_t *p, smtp_reply_t *keep)
+{
+	smtp_reply_t held;
+
+	if (!p->complete || keep == &p->reply) {
+		return 0;
+	}
+	held = p->reply;
+	p->reply = *keep;
+	*keep = held;
+	smtp_reply_clear(&p->reply);
+	p->complete = 0;
+	return 1;
+}
+
 int smtp_reply_parser_busy(const smtp_reply_parser_t *p)
 {
 	if (smtp_buf_size(&p->line) > 0) {

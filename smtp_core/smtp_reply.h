@@ -50,6 +50,11 @@ void smtp_reply_parser_free(smtp_reply_parser_t *p);
  * reply (valid until the next feed), 0 when all bytes were consumed without
  * completing one, or a negative SMTP_E_* (sticky). */
 int smtp_reply_parser_feed(smtp_reply_parser_t *p, const char *data, size_t len, size_t *consumed);
+/* After feed returned 1: move the complete reply into *keep (an initialised
+ * or zeroed reply, not p->reply) by exchanging storage, without copying;
+ * the parser keeps keep's old storage, emptied, for the next reply. Returns
+ * 1, or 0 (nothing done) when no complete reply is held. */
+int smtp_reply_parser_take(smtp_reply_parser_t *p, smtp_reply_t *keep);
 /* Nonzero when part of a reply (a partial line or earlier lines of a
  * multi-line reply) is buffered. */
 int smtp_reply_parser_busy(const smtp_reply_parser_t *p);

@@ -939,8 +939,51 @@ static void test_resume(void)
 	smtp_client_free(c);
 }
 
+/* smtp_client_take_reply(): the reply moves into the caller's keep and
+ * stays there while later replies (a multi-line one split across feeds
+ * among them) are parsed in the storage keep gave up. */
+static void test_take_reply(void)
+{
+	smtp_client_t *c = smtp_client_new();
+	smtp_reply_t keep;
+	smtp_event_t ev;
+	size_t used = 0;
+	static const char ehlo_text[] = "250-mx\n250 PIPELINING";
+	static const char replies[] = "250 2.1.0 first\r\n250-2.1.5 second\r\n250 2.1.5 more\r\n";
+	size_t split = sizeof("250 2.1.0 first\r\n250-2.1") - 1;
+
+	smtp_reply_init(&keep);
+	smtp_client_take_reply(c, &keep);                       /* no reply yet: nothing */
+	CHECK(keep.text == NULL);
+	CHECK_INT(smtp_client_resume(c, ehlo_text, sizeof(ehlo_text) - 1, 0), SMTP_OK);
+	smtp_client_set_pipelining(c, 1);
+	CHECK_INT(smtp_client_mail(c, "a@b", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_rcpt(c, "c@d", 3, "", 0), SMTP_OK);
+	CHECK_INT(smtp_client_feed(c, replies, split, &used, &ev), 1);
+	smtp_client_take_reply(c, &keep);
+	CHECK_STR(keep.text, "250 2.1.0 first");
+	CHECK_STR(keep.status, "2.1.0");
+	CHECK_INT(keep.code, 250);
+	/* the second reply, its first line split across feeds */
+	CHECK_INT(smtp_client_feed(c, replies + used, split - used, &used, &ev), 0);
+	CHECK_STR(keep.text, "250 2.1.0 first");
+	CHECK_INT(smtp_client_feed(c, replies + split, sizeof(replies) - 1 - split, &used, &ev), 1);
+	CHECK_INT(ev.cmd, SMTP_CMD_RCPT);
+	CHECK_STR(keep.text, "250 2.1.0 first");
+	CHECK_STR(ev.reply->text, "250-2.1.5 second\n250 2.1.5 more");
+	smtp_client_take_reply(c, &keep);
+	CHECK_STR(keep.text, "250-2.1.5 second\n250 2.1.5 more");
+	CHECK_INT(keep.nlines, 2);
+	CHECK_MEM(keep.text + keep.lines[1].off, keep.lines[1].len, "2.1.5 more", 10);
+	smtp_client_take_reply(c, &keep);                       /* taken already: nothing */
+	CHECK_STR(keep.text, "250-2.1.5 second\n250 2.1.5 more");
+	smtp_client_free(c);
+	smtp_reply_free(&keep);
+}
+
 int main(void)
 {
+	test_take_reply();
 	test_resume();
 	test_pipelined_transaction();
 	test_across_transactions();
