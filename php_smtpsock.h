@@ -112,8 +112,8 @@ typedef struct {
 
 /* The outcome of php_smtpsock_send(). */
 typedef struct {
-	zval accepted;               /* list of recipient strings */
-	zval rejected;               /* recipient => reply text */
+	zval accepted;               /* list of recipient strings (the shared empty array while empty) */
+	zval rejected;               /* recipient => reply text (likewise) */
 	zend_string *reply;          /* final reply text (NULL on failure before it) */
 	zend_string *queue_id;       /* the queue id in the final reply (smtp_reply_queue_id()), NULL when none */
 } php_smtpsock_result;

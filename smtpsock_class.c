@@ -17,6 +17,10 @@ zend_class_entry *php_smtpsock_ce;
 zend_class_entry *php_smtpsock_exception_ce;
 static zend_object_handlers php_smtpsock_handlers;
 
+/* send()'s result keys, interned once (MINIT): the result array is built
+ * without hashing or allocating a key per message */
+static zend_string *key_accepted, *key_rejected, *key_reply, *key_queue_id;
+
 typedef struct {
 	php_smtpsock_session *sess;
 	zend_object std;
@@ -760,7 +764,7 @@ PHP_METHOD(SmtpSocket, send)
 	zend_string *from;
 	zend_string *rcpt_str = NULL;
 	HashTable *rcpt_ht = NULL, *options = NULL;
-	zval *zmsg, rcpts, *zv;
+	zval *zmsg, rcpts, *zv, tmp;
 	php_smtpsock_body body;
 	php_smtpsock_result res;
 	smart_str mp = {0}, rp = {0};
@@ -779,31 +783,39 @@ PHP_METHOD(SmtpSocket, send)
 	if (!check_path_arg(from, 1, true)) {
 		RETURN_THROWS();
 	}
-	array_init(&rcpts);
+	/* the recipients as a list of strings: the caller's array itself when it
+	 * holds nothing but strings (send() holds a reference to it until it
+	 * returns), a list of their values when references are among them */
+	ZVAL_UNDEF(&rcpts);
 	if (rcpt_str) {
 		if (!check_path_arg(rcpt_str, 2, false)) {
-			zval_ptr_dtor(&rcpts);
 			RETURN_THROWS();
 		}
+		array_init_size(&rcpts, 1);
 		add_next_index_str(&rcpts, zend_string_copy(rcpt_str));
 	} else {
+		bool refs = false;
 		ZEND_HASH_FOREACH_VAL(rcpt_ht, zv) {
+			refs = refs || Z_ISREF_P(zv);
 			ZVAL_DEREF(zv);
 			if (Z_TYPE_P(zv) != IS_STRING) {
 				zend_argument_type_error(2, "must contain only strings, %s found", zend_zval_type_name(zv));
-				zval_ptr_dtor(&rcpts);
 				RETURN_THROWS();
 			}
 			if (!check_path_arg(Z_STR_P(zv), 2, false)) {
-				zval_ptr_dtor(&rcpts);
 				RETURN_THROWS();
 			}
-			add_next_index_str(&rcpts, zend_string_copy(Z_STR_P(zv)));
 		} ZEND_HASH_FOREACH_END();
-		if (zend_hash_num_elements(Z_ARRVAL(rcpts)) == 0) {
+		if (zend_hash_num_elements(rcpt_ht) == 0) {
 			zend_argument_value_error(2, "must not be empty");
-			zval_ptr_dtor(&rcpts);
 			RETURN_THROWS();
+		}
+		if (refs) {
+			array_init_size(&rcpts, zend_hash_num_elements(rcpt_ht));
+			ZEND_HASH_FOREACH_VAL(rcpt_ht, zv) {
+				ZVAL_DEREF(zv);
+				add_next_index_str(&rcpts, zend_string_copy(Z_STR_P(zv)));
+			} ZEND_HASH_FOREACH_END();
 		}
 	}
 	if (!message_arg(zmsg, 3, &body)) {
@@ -839,7 +851,7 @@ PHP_METHOD(SmtpSocket, send)
 			}
 		} ZEND_HASH_FOREACH_END();
 	}
-	r = php_smtpsock_send(s, ZSTR_VAL(from), ZSTR_LEN(from), Z_ARRVAL(rcpts),
+	r = php_smtpsock_send(s, ZSTR_VAL(from), ZSTR_LEN(from), Z_TYPE(rcpts) == IS_ARRAY ? Z_ARRVAL(rcpts) : rcpt_ht,
 		mp.s ? ZSTR_VAL(mp.s) : NULL, rp.s ? ZSTR_VAL(rp.s) : NULL, &body, atomic, &res);
 	zval_ptr_dtor(&rcpts);
 	smart_str_free(&mp);
@@ -854,14 +866,16 @@ PHP_METHOD(SmtpSocket, send)
 		RETURN_THROWS();
 	}
 	array_init_size(return_value, 4);
-	add_assoc_zval(return_value, "accepted", &res.accepted);
-	add_assoc_zval(return_value, "rejected", &res.rejected);
-	add_assoc_str(return_value, "reply", res.reply);
+	zend_hash_add_new(Z_ARRVAL_P(return_value), key_accepted, &res.accepted);
+	zend_hash_add_new(Z_ARRVAL_P(return_value), key_rejected, &res.rejected);
+	ZVAL_STR(&tmp, res.reply);
+	zend_hash_add_new(Z_ARRVAL_P(return_value), key_reply, &tmp);
 	if (res.queue_id) {
-		add_assoc_str(return_value, "queue_id", res.queue_id);
+		ZVAL_STR(&tmp, res.queue_id);
 	} else {
-		add_assoc_null(return_value, "queue_id");
+		ZVAL_NULL(&tmp);
 	}
+	zend_hash_add_new(Z_ARRVAL_P(return_value), key_queue_id, &tmp);
 	return;
 
 bad_args:
@@ -959,5 +973,8 @@ void php_smtpsock_class_minit(void)
 	php_smtpsock_handlers.free_obj = php_smtpsock_free;
 	php_smtpsock_handlers.clone_obj = NULL;
 	php_smtpsock_handlers.get_gc = php_smtpsock_get_gc;
-
+	key_accepted = zend_string_init_interned("accepted", sizeof("accepted") - 1, 1);
+	key_rejected = zend_string_init_interned("rejected", sizeof("rejected") - 1, 1);
+	key_reply = zend_string_init_interned("reply", sizeof("reply") - 1, 1);
+	key_queue_id = zend_string_init_interned("queue_id", sizeof("queue_id") - 1, 1);
 }

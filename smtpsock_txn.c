@@ -318,16 +318,25 @@ static zend_result read_check(php_smtpsock_session *s, bool *answered)
 	return SUCCESS;
 }
 
+/* A result array, made at its first entry (it starts as the shared empty array). */
+static zval *result_array(zval *zv)
+{
+	if (!Z_REFCOUNTED_P(zv)) {
+		array_init(zv);
+	}
+	return zv;
+}
+
 static void record_rcpt(php_smtpsock_result *res, zend_string **addrs, const smtp_event_t *ev)
 {
 	zend_string *addr = addrs[ev->index];
 
 	if (ev->ok) {
-		add_next_index_str(&res->accepted, zend_string_copy(addr));
+		add_next_index_str(result_array(&res->accepted), zend_string_copy(addr));
 	} else {
 		zval text;
 		ZVAL_STRINGL(&text, ev->reply->text, ev->reply->text_len);
-		zend_symtable_update(Z_ARRVAL(res->rejected), addr, &text);
+		zend_symtable_update(Z_ARRVAL_P(result_array(&res->rejected)), addr, &text);
 	}
 }
 
@@ -522,8 +531,8 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 again:
 	from = given_from;
 	from_len = given_from_len;
-	array_init(&res->accepted);
-	array_init(&res->rejected);
+	ZVAL_EMPTY_ARRAY(&res->accepted);
+	ZVAL_EMPTY_ARRAY(&res->rejected);
 	res->reply = NULL;
 	res->queue_id = NULL;
 	php_smtpsock_error_clear(&s->err);
