@@ -436,7 +436,7 @@ int smtp_utf8_valid(const char *s, size_t len)
 		unsigned long cp;
 
 		if (c < 0x80) {
-			p++;
+			p += smtp_ascii_prefix((const char *)p, (size_t)(end - p));
 			continue;
 		}
 		if (c >= 0xC2 && c <= 0xDF) {
@@ -484,14 +484,7 @@ size_t smtp_addr_domain_offset(const char *s, size_t len)
 
 static int smtp_has_8bit(const char *s, size_t len)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		if ((unsigned char)s[i] >= 0x80) {
-			return 1;
-		}
-	}
-	return 0;
+	return smtp_ascii_prefix(s, len) < len;
 }
 
 smtp_addr_kind smtp_addr_classify(const char *s, size_t len)

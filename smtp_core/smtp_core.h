@@ -12,6 +12,8 @@
 #define SMTP_CORE_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* The embedding program may map allocation to its own allocator by defining
  * SMTP_HAVE_CONFIG_H and providing smtp_core_config.h with smtp_malloc,
@@ -54,5 +56,24 @@ typedef enum {
 
 /* Text for an error code, e.g. "reply line too long". */
 const char *smtp_strerror(int err);
+
+/* The length of the longest prefix of s (len octets) that is all ASCII (no
+ * octet above 127): eight octets a step, then one at a time. */
+static inline size_t smtp_ascii_prefix(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, sizeof(w));
+		if (w & 0x8080808080808080ULL) {
+			break;
+		}
+	}
+	while (i < len && !((unsigned char)s[i] & 0x80)) {
+		i++;
+	}
+	return i;
+}
 
 #endif

@@ -308,8 +308,48 @@ static void test_intl(void)
 	CHECK_INT(smtp_addr_route_for(SMTP_ADDR_BAD_UTF8, 1, 1), SMTP_ADDR_UNSENDABLE);
 }
 
+/* The ASCII runs are skipped eight octets at a time: a multi-octet or a
+ * bad sequence at every position of a longer address, and an 8-bit octet
+ * at every position for classify(), from every alignment. */
+static void test_intl_positions(void)
+{
+	char buf[64];
+	size_t len, pos, align;
+	int bad = 0;
+
+	for (align = 0; align < 8; align++) {
+		for (len = 2; len + align <= 40; len++) {
+			for (pos = 0; pos + 2 <= len; pos++) {
+				char *s = buf + align;
+				memset(buf, 'a', sizeof(buf));
+				s[pos] = (char)0xc3;
+				s[pos + 1] = (char)0xa9;                          /* valid: e acute */
+				bad += smtp_utf8_valid(s, len) != 1;
+				bad += smtp_addr_classify(s, len) != SMTP_ADDR_INTL_LOCAL;
+				s[pos + 1] = 'a';                                  /* 0xc3 then ASCII */
+				bad += smtp_utf8_valid(s, len) != 0;
+				bad += smtp_addr_classify(s, len) != SMTP_ADDR_BAD_UTF8;
+				s[pos] = 'a';
+				bad += smtp_utf8_valid(s, len) != 1;
+				bad += smtp_addr_classify(s, len) != SMTP_ADDR_ASCII;
+			}
+			/* a truncated sequence as the very last octet */
+			memset(buf, 'a', sizeof(buf));
+			buf[align + len - 1] = (char)0xe2;
+			bad += smtp_utf8_valid(buf + align, len) != 0;
+			/* just past the end: not part of it */
+			buf[align + len - 1] = 'a';
+			buf[align + len] = (char)0xff;
+			bad += smtp_utf8_valid(buf + align, len) != 1;
+			bad += smtp_addr_classify(buf + align, len) != SMTP_ADDR_ASCII;
+		}
+	}
+	CHECK_INT(bad, 0);
+}
+
 int main(void)
 {
+	test_intl_positions();
 	test_intl();
 	test_addr_ok();
 	test_addr_errors();
