@@ -187,21 +187,20 @@ bool php_smtpsock_peer_spoke(php_smtpsock_session *s)
 	return php_pollfd_for_ms(s->fd, POLLIN, 0) > 0;
 }
 
-/* Before a read that would sleep: poll for up to busy_poll microseconds.
- * Returns the time the wait began when the read will sleep without having
- * polled (for busy_poll_slept()), else 0; *ready: a poll saw the socket
- * readable (or in error), so the read will not wait. */
-static php_smtpsock_hrtime_t busy_poll(php_smtpsock_session *s, bool *ready)
+/* Before a read that would sleep: poll for up to busy_poll microseconds
+ * from start (php_smtpsock_hrtime(), now). Returns start when the read will
+ * sleep without having polled (for busy_poll_slept()), else 0; *ready: a
+ * poll saw the socket readable (or in error), so the read will not wait. */
+static php_smtpsock_hrtime_t busy_poll(php_smtpsock_session *s, php_smtpsock_hrtime_t start, bool *ready)
 {
 	smtp_cmd_t cmd;
-	php_smtpsock_hrtime_t start, until;
+	php_smtpsock_hrtime_t until;
 
 	*ready = false;
 	if (s->cfg.busy_poll <= 0 || usable_cpus() < 2 || !session_fd(s)) {
 		return 0;
 	}
 	cmd = smtp_client_awaiting(s->core);
-	start = php_smtpsock_hrtime();
 	if (s->spin_skip[cmd] > 0) {
 		s->spin_skip[cmd]--;
 		return start;
@@ -469,7 +468,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 	for (;;) {
 		double left;
 		ssize_t n;
-		php_smtpsock_hrtime_t wait_start;
+		php_smtpsock_hrtime_t wait_start, t;
 		bool ready;
 
 		if (s->roff < s->rlen) {
@@ -500,12 +499,14 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			}
 			s->roff = s->rlen = 0;
 		}
+		/* one clock reading for the deadline and the start of busy polling */
+		t = php_smtpsock_hrtime();
 		if (deadline == 0) {
 			/* the first read of this reply: the whole timeout */
-			deadline = php_smtpsock_now() + s->cfg.timeout;
+			deadline = (double)t / 1e9 + s->cfg.timeout;
 			left = s->cfg.timeout;
 		} else {
-			left = deadline - php_smtpsock_now();
+			left = deadline - (double)t / 1e9;
 		}
 		if (left <= 0) {
 			php_smtpsock_fail(s, "timed out after %g s waiting for a reply from %s",
@@ -516,7 +517,7 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 		if (s->ack_owed) {
 			ack_now(s);
 		}
-		wait_start = busy_poll(s, &ready);
+		wait_start = busy_poll(s, t, &ready);
 #ifdef SMTPSOCK_DIRECT_IO
 		if (direct_io(s)) {
 			n = direct_read(s, s->rbuf, PHP_SMTPSOCK_RBUF, left, ready);
