@@ -497,6 +497,84 @@ static void test_passthrough(void)
 	CHECK(passed_some > 20);
 }
 
+/* The clean prefix as the encoder defines it, octet by octet: whole lines
+ * ending in CR LF with no other CR or LF, none starting with '.' when
+ * stuffing; line_start: the first octet starts a line. */
+static size_t ref_clean_prefix(const char *m, size_t len, int stuff, int line_start)
+{
+	size_t i = 0, clean = 0;
+	int ls = line_start;
+
+	while (i < len) {
+		if (ls && stuff && m[i] == '.') {
+			break;
+		}
+		while (i < len && m[i] != '\r' && m[i] != '\n') {
+			i++;
+		}
+		if (i + 1 >= len || m[i] != '\r' || m[i + 1] != '\n') {
+			break;
+		}
+		i += 2;
+		clean = i;
+		ls = 1;
+	}
+	return clean;
+}
+
+/* smtp_data_enc_passthrough() on long messages (the 64-octet block scan and
+ * where it hands over to the line scan) against ref_clean_prefix(): lines
+ * of random length, mostly clean, now and then a bare CR or LF, a CR LF
+ * across a block boundary, a '.' at or after a line start; from the start
+ * of a line and from inside one (after "x"). */
+static void test_passthrough_long(void)
+{
+	char m[400];
+	int iter, bad = 0, long_ones = 0, cut_ones = 0;
+
+	for (iter = 0; iter < 40000 && bad < 5; iter++) {
+		size_t len = 0, want, got;
+		int stuff = (int)(rng() & 1), mid = (int)(rng() % 4 == 0);
+		smtp_data_enc_t e;
+		smtp_buf_t out;
+
+		while (len < sizeof(m)) {
+			size_t line = rng() % 90, j;
+			unsigned r = (unsigned)(rng() % 100);
+			for (j = 0; j < line && len < sizeof(m); j++) {
+				m[len++] = (j == 0 && r < 3) ? '.' : (rng() % 40 == 0 ? '.' : 'a');
+			}
+			if (len < sizeof(m)) {
+				m[len++] = r == 97 ? '\n' : '\r';     /* 97: a bare LF */
+			}
+			if (len < sizeof(m) && r != 98) {        /* 98: a bare CR */
+				m[len++] = r == 99 ? 'b' : '\n';      /* 99: CR then text */
+			}
+		}
+		len = 64 + rng() % (sizeof(m) - 63);
+		smtp_data_enc_init(&e, stuff);
+		smtp_buf_init(&out);
+		if (mid) {
+			smtp_data_enc_write(&e, &out, "x", 1);
+		}
+		want = ref_clean_prefix(m, len, stuff, !mid);
+		got = smtp_data_enc_passthrough(&e, m, len);
+		long_ones += want >= 128;
+		cut_ones += want > 0 && want < len;
+		if (got != want) {
+			bad++;
+			fprintf(stderr, "  passthrough %lu, want %lu (len %lu, stuff %d, mid %d) for ", (unsigned long)got,
+				(unsigned long)want, (unsigned long)len, stuff, mid);
+			tap_show(m, len);
+			fputc('\n', stderr);
+		}
+		smtp_buf_free(&out);
+	}
+	CHECK_INT(bad, 0);
+	CHECK(long_ones > 1000);
+	CHECK(cut_ones > 1000);
+}
+
 /* smtp_data_is_8bit() against a byte-by-byte check, for every length up to
  * a few blocks and an 8-bit octet at every position (and none), from every
  * alignment: the block loops, their tails and where they meet. */
@@ -546,6 +624,7 @@ int main(void)
 	test_measure();
 	test_nomem();
 	test_is_8bit();
+	test_passthrough_long();
 	CHECK_INT(smtp_data_is_8bit("plain\r\n", 7), 0);
 	CHECK_INT(smtp_data_is_8bit(NULL, 0), 0);
 	CHECK_INT(smtp_data_is_8bit("caf\xc3\xa9", 5), 1);
