@@ -35,6 +35,7 @@
 #define BODY_CHUNK  (32 * 1024)     /* message octets encoded per step */
 #define BDAT_CHUNK  (1024 * 1024)   /* most octets of a string message framed per BDAT */
 #define DIRECT_MIN  (64 * 1024)     /* string bodies at least this long may bypass the buffer */
+#define ADDRS_ON_STACK 16           /* recipients a transaction keeps without allocating */
 
 /* Message octets, as DATA content (bdat false: dot-stuffed, line ends made
  * CRLF) or as the open BDAT chunk's (bdat true): long clean runs straight
@@ -515,7 +516,11 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 {
 	const smtp_caps_t *caps;
 	smtp_event_t ev;
+	/* the recipients and their wire forms: on the stack for up to
+	 * ADDRS_ON_STACK of them, else allocated */
+	zend_string *addrs_stack[ADDRS_ON_STACK], *wire_stack[ADDRS_ON_STACK];
 	zend_string **addrs, **wire = NULL, *wire_from = NULL;
+	uint32_t slots;
 	zval *zv;
 	smart_str mparams = {0};
 	uint32_t n = 0, i;
@@ -559,8 +564,15 @@ again:
 	smtputf8 = (caps->flags & SMTP_CAP_SMTPUTF8) != 0;
 
 	/* international addresses (RFC 6531): decided before anything of the message is written */
-	addrs = safe_emalloc(zend_hash_num_elements(rcpts) + 1, sizeof(*addrs), 0);
-	wire = ecalloc(zend_hash_num_elements(rcpts) + 1, sizeof(*wire));
+	slots = zend_hash_num_elements(rcpts) + 1;
+	if (slots <= ADDRS_ON_STACK) {
+		addrs = addrs_stack;
+		wire = wire_stack;
+		memset(wire, 0, slots * sizeof(*wire));
+	} else {
+		addrs = safe_emalloc(slots, sizeof(*addrs), 0);
+		wire = ecalloc(slots, sizeof(*wire));
+	}
 	ZEND_HASH_FOREACH_VAL(rcpts, zv) {
 		addrs[n] = Z_STR_P(zv);
 		if (route_address(s, ZSTR_VAL(addrs[n]), ZSTR_LEN(addrs[n]), smtputf8, "recipient", &wire[n], &utf8) == FAILURE) {
@@ -749,8 +761,10 @@ done:
 	if (wire_from) {
 		zend_string_release(wire_from);
 	}
-	efree(wire);
-	efree(addrs);
+	if (addrs != addrs_stack) {
+		efree(wire);
+		efree(addrs);
+	}
 	smart_str_free(&mparams);
 	n = 0;
 	wire = addrs = NULL;
