@@ -247,6 +247,17 @@ static int smtp_reply_check_prefix(const smtp_reply_parser_t *p, size_t k, unsig
 	return (c == ' ' || c == '-') ? SMTP_OK : SMTP_E_SYNTAX;
 }
 
+/* s[0..3] as a line starts: a code of 2..5 and two digits (the first
+ * line's code on later lines), then SP or '-'. */
+static int prefix_ok(const smtp_reply_parser_t *p, const unsigned char *s)
+{
+	if (s[0] < '2' || s[0] > '5' || s[1] < '0' || s[1] > '9' || s[2] < '0' || s[2] > '9'
+			|| (s[3] != ' ' && s[3] != '-')) {
+		return 0;
+	}
+	return p->reply.nlines == 0 || memcmp(p->reply.text, s, 3) == 0;
+}
+
 /* A whole line (line end removed, prefix already checked) of len octets:
  * add it to the reply. Returns 1 when it was the last line, 0 when more
  * lines follow, or a negative SMTP_E_*. */
@@ -317,7 +328,7 @@ int smtp_reply_parser_feed(smtp_reply_parser_t *p, const char *data, size_t len,
 	while (pos < len) {
 		const char *s = data + pos;
 		size_t avail = len - pos;
-		size_t k = smtp_buf_size(&p->line);
+		size_t k = p->line.len - p->line.off;   /* octets of a partial line */
 		const char *lf, *nul, *cr;
 		size_t seg, lim, tot, m, i, content;
 		int too_long;
@@ -356,8 +367,14 @@ int smtp_reply_parser_feed(smtp_reply_parser_t *p, const char *data, size_t len,
 			too_long = SMTP_E_REPLY_TOO_LONG;
 		}
 
-		/* Code and separator, octet by octet. */
-		for (i = 0; i < seg && k + i < 4; i++) {
+		/* Code and separator: a whole line's first four octets that are
+		 * right (the usual case) at once, anything else octet by octet,
+		 * which finds the first one that is wrong. */
+		i = 0;
+		if (k == 0 && seg >= 4 && lim >= 4 && prefix_ok(p, (const unsigned char *)s)) {
+			i = 4;
+		}
+		for (; i < seg && k + i < 4; i++) {
 			unsigned char c = (unsigned char)s[i];
 
 			if (c == '\0') {
