@@ -271,12 +271,11 @@ static int smtp_reply_finish_line(smtp_reply_parser_t *p, const char *line, size
 		return SMTP_E_SYNTAX;
 	}
 	last = (len == 3 || line[3] == ' ');
-	rc = smtp_reply_text_reserve(r, r->text_len + len + 1);
-	if (rc != SMTP_OK) {
+	/* room is there already but for the first replies and long ones */
+	if (r->text_cap < r->text_len + len + 1 && (rc = smtp_reply_text_reserve(r, r->text_len + len + 1)) != SMTP_OK) {
 		return rc;
 	}
-	rc = smtp_reply_lines_reserve(r, r->nlines + 1);
-	if (rc != SMTP_OK) {
+	if (r->lines_cap < r->nlines + 1 && (rc = smtp_reply_lines_reserve(r, r->nlines + 1)) != SMTP_OK) {
 		return rc;
 	}
 	if (r->nlines == 0) {
