@@ -221,13 +221,13 @@ static php_smtpsock_hrtime_t busy_poll(php_smtpsock_session *s, php_smtpsock_hrt
 	return 0;
 }
 
-/* A read that slept without polling first got its bytes: when they came
- * within the poll period, poll again next time. */
-static void busy_poll_slept(php_smtpsock_session *s, php_smtpsock_hrtime_t start)
+/* A read that slept without polling first got its bytes at now: when they
+ * came within the poll period, poll again next time. */
+static void busy_poll_slept(php_smtpsock_session *s, php_smtpsock_hrtime_t start, php_smtpsock_hrtime_t now)
 {
 	smtp_cmd_t cmd = smtp_client_awaiting(s->core);
 
-	if (php_smtpsock_hrtime() - start <= (php_smtpsock_hrtime_t)s->cfg.busy_poll * 1000) {
+	if (now - start <= (php_smtpsock_hrtime_t)s->cfg.busy_poll * 1000) {
 		s->spin_miss[cmd] = 0;
 		s->spin_skip[cmd] = 0;
 	}
@@ -527,12 +527,15 @@ zend_result php_smtpsock_next_event(php_smtpsock_session *s, smtp_event_t *ev)
 			php_smtpsock_set_timeout(s, left);
 			n = io_read(s, s->rbuf, PHP_SMTPSOCK_RBUF);
 		}
-		if (wait_start && n > 0) {
-			busy_poll_slept(s, wait_start);
-		}
 		if (n > 0) {
+			/* when the bytes came: busy polling saw them within busy_poll
+			 * microseconds of t (close enough for the idle check), else now */
+			php_smtpsock_hrtime_t came = ready ? t : php_smtpsock_hrtime();
+			if (wait_start) {
+				busy_poll_slept(s, wait_start, came);
+			}
 			s->ack_owed = true;
-			s->last_io = php_smtpsock_now();
+			s->last_io = (double)came / 1e9;
 			s->roff = 0;
 			s->rlen = (size_t)n;
 			continue;
