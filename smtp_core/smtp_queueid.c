@@ -325,10 +325,17 @@ static size_t qid_text_start(const char *s, size_t len)
 	return i;
 }
 
+/* The smallest least of qid_forms (checked by smtp_queue_id_test_table()):
+ * a line's text shorter than this holds no id at all. */
+#define QID_LEAST_OF_ALL 9
+
 static int qid_line(const char *s, size_t len, const char **id, size_t *id_len)
 {
 	size_t start = qid_text_start(s, len), f, j;
 
+	if (len - start < QID_LEAST_OF_ALL) {
+		return 0;
+	}
 	for (f = 0; f < sizeof(qid_forms) / sizeof(qid_forms[0]); f++) {
 		const qid_form_t *form = &qid_forms[f];
 
@@ -405,14 +412,17 @@ static size_t qid_least(const qid_form_t *f)
 
 int smtp_queue_id_test_table(void)
 {
-	size_t f;
+	size_t f, least = (size_t)-1;
 
 	for (f = 0; f < sizeof(qid_forms) / sizeof(qid_forms[0]); f++) {
 		if (qid_forms[f].least != qid_least(&qid_forms[f])) {
 			return (int)f + 1;
 		}
+		if (qid_forms[f].least < least) {
+			least = qid_forms[f].least;
+		}
 	}
-	return 0;
+	return least == QID_LEAST_OF_ALL ? 0 : -1;
 }
 #endif
 

@@ -45,8 +45,9 @@ int smtp_queue_id_octet(unsigned char c);
  * extension's build): octets examined by smtp_queue_id() since the program
  * started, so that a test can show the work stays linear. */
 extern unsigned long smtp_queue_id_test_steps;
-/* 0 when every form's least length is the one its pattern gives, else the
- * 1-based index of the first form whose is not. */
+/* 0 when every form's least length is the one its pattern gives and the
+ * smallest of them is QID_LEAST_OF_ALL; else the 1-based index of the first
+ * form whose length is wrong, or -1. */
 int smtp_queue_id_test_table(void);
 #endif
 
