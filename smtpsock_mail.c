@@ -126,24 +126,54 @@ static bool check_bare_lf(HashTable *headers)
 	return true;
 }
 
-/* Collects envelope recipients, de-duplicated case-insensitively. */
+/* Collects envelope recipients, de-duplicated case-insensitively (ASCII
+ * case): compared with the list itself while it is short, through a set of
+ * the lower-cased addresses once it is longer. */
 typedef struct {
 	zval list;      /* list of address strings */
-	zval seen;      /* lower-cased address => true */
+	zval seen;      /* lower-cased address => true; UNDEF while the list is short */
 } rcpt_set;
+
+#define RCPT_LIST_SCAN_MAX 8   /* recipients compared one by one before the set is made */
+
+static void rcpt_seen_add(rcpt_set *set, zend_string *addr)
+{
+	/* tolower returns a new string or another reference to addr */
+	zend_string *lc = zend_string_tolower(addr);
+
+	zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc);
+	zend_string_release(lc);
+}
 
 static int add_rcpt(void *ud, const char *addr, size_t len)
 {
 	rcpt_set *set = ud;
-	zend_string *orig = zend_string_init(addr, len, 0);
-	/* tolower returns a new string or another reference to orig: drop orig's */
-	zend_string *lc = zend_string_tolower(orig);
+	HashTable *list = Z_ARRVAL(set->list);
+	zend_string *a, *lc;
+	zval *v;
 
-	zend_string_release(orig);
-
-	if (!zend_hash_exists(Z_ARRVAL(set->seen), lc)) {
-		zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc);
+	if (Z_TYPE(set->seen) == IS_UNDEF && zend_hash_num_elements(list) < RCPT_LIST_SCAN_MAX) {
+		ZEND_HASH_FOREACH_VAL(list, v) {
+			if (Z_STRLEN_P(v) == len && zend_binary_strncasecmp(Z_STRVAL_P(v), len, addr, len, len) == 0) {
+				return 0;
+			}
+		} ZEND_HASH_FOREACH_END();
 		add_next_index_stringl(&set->list, addr, len);
+		return 0;
+	}
+	if (Z_TYPE(set->seen) == IS_UNDEF) {
+		/* the list has grown: the set of what it holds so far */
+		array_init(&set->seen);
+		ZEND_HASH_FOREACH_VAL(list, v) {
+			rcpt_seen_add(set, Z_STR_P(v));
+		} ZEND_HASH_FOREACH_END();
+	}
+	a = zend_string_init(addr, len, 0);
+	lc = zend_string_tolower(a);
+	if (zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc)) {
+		add_next_index_str(&set->list, a);   /* not seen before */
+	} else {
+		zend_string_release(a);
 	}
 	zend_string_release(lc);
 	return 0;
@@ -651,7 +681,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 
 	memset(&scan, 0, sizeof(scan));
 	array_init(&rcpts.list);
-	array_init(&rcpts.seen);
+	ZVAL_UNDEF(&rcpts.seen);
 	scan.rcpts = &rcpts;
 	RETVAL_FALSE;
 
