@@ -865,17 +865,19 @@ PHP_METHOD(SmtpSocket, send)
 		php_smtpsock_result_dtor(&res);
 		RETURN_THROWS();
 	}
+	/* four new interned keys appended in place: no lookups */
 	array_init_size(return_value, 4);
-	zend_hash_add_new(Z_ARRVAL_P(return_value), key_accepted, &res.accepted);
-	zend_hash_add_new(Z_ARRVAL_P(return_value), key_rejected, &res.rejected);
+	zend_hash_real_init_mixed(Z_ARRVAL_P(return_value));
+	_zend_hash_append_ex(Z_ARRVAL_P(return_value), key_accepted, &res.accepted, 1);
+	_zend_hash_append_ex(Z_ARRVAL_P(return_value), key_rejected, &res.rejected, 1);
 	ZVAL_STR(&tmp, res.reply);
-	zend_hash_add_new(Z_ARRVAL_P(return_value), key_reply, &tmp);
+	_zend_hash_append_ex(Z_ARRVAL_P(return_value), key_reply, &tmp, 1);
 	if (res.queue_id) {
 		ZVAL_STR(&tmp, res.queue_id);
 	} else {
 		ZVAL_NULL(&tmp);
 	}
-	zend_hash_add_new(Z_ARRVAL_P(return_value), key_queue_id, &tmp);
+	_zend_hash_append_ex(Z_ARRVAL_P(return_value), key_queue_id, &tmp, 1);
 	return;
 
 bad_args:
