@@ -139,6 +139,7 @@ ZEND_BEGIN_MODULE_GLOBALS(smtpsock)
 	time_t date_time;                   /* the second date_value was formatted for */
 	zend_string *from_raw;              /* smtpsock.from as last looked up */
 	zend_string *from_addr;             /* its address (NULL: none) */
+	zend_ini_entry *mail_log_entry;     /* mail.log's entry, looked up once a request (NULL: not yet) */
 	char fqdn[256];                     /* this host's FQDN, looked up once; "" when it has none */
 	bool fqdn_done;                     /* fqdn was looked up */
 ZEND_END_MODULE_GLOBALS(smtpsock)

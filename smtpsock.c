@@ -178,6 +178,7 @@ PHP_RINIT_FUNCTION(smtpsock)
 	SMTPSOCK_G(mail_session) = NULL;
 	SMTPSOCK_G(mail_session_key) = NULL;
 	SMTPSOCK_G(date_value) = NULL;
+	SMTPSOCK_G(mail_log_entry) = NULL;
 	return SUCCESS;
 }
 

@@ -439,12 +439,29 @@ static zend_string *sender_from_params(const char *p, size_t len)
 	return NULL;
 }
 
+/* mail.log as it is set now (NULL or "" when it is not): its ini entry is
+ * looked up once a request, its value read at every call (ini_set() changes
+ * the value, not the entry). */
+static const char *mail_log_setting(void)
+{
+	zend_ini_entry *e = SMTPSOCK_G(mail_log_entry);
+
+	if (!e) {
+		e = zend_hash_str_find_ptr(EG(ini_directives), "mail.log", sizeof("mail.log") - 1);
+		if (!e) {
+			return NULL;
+		}
+		SMTPSOCK_G(mail_log_entry) = e;
+	}
+	return e->value ? ZSTR_VAL(e->value) : NULL;
+}
+
 /* mail.log: the same line mail() writes, naming the function, and the
  * server's queue id for the message when it gave one. */
 static void log_mail(const char *fname, const char *to, const char *subject, const char *hdr,
                      const zend_string *queue_id)
 {
-	const char *mail_log = php_smtpsock_ini_string("mail.log");
+	const char *mail_log = mail_log_setting();
 	char *line, *p;
 
 	if (!mail_log || !*mail_log) {
@@ -672,7 +689,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 		if (!check_bare_lf(headers_ht) || !scan_header_array(headers_ht, NULL)) {
 			RETURN_THROWS();
 		}
-		const char *mail_log = php_smtpsock_ini_string("mail.log");
+		const char *mail_log = mail_log_setting();
 		if (mail_log && *mail_log) {
 			/* the log line shows the headers as mail() would pass them on */
 			log_hdrs = php_mail_build_headers(headers_ht);
