@@ -357,8 +357,10 @@ static zend_result direct_write(php_smtpsock_session *s, const char *p, size_t n
 			smtp_client_output_consumed(s->core, k);
 			took -= k;
 		}
-		p += took;
-		n -= took;
+		if (took) {
+			p += took;   /* p may be NULL, with n and took 0 */
+			n -= took;
+		}
 	}
 #else
 	(void)s;
