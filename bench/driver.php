@@ -370,7 +370,15 @@ final class SymfonyClient extends Client
                 // STARTTLS is used by itself when offered; AUTH after it
                 $this->t->setUsername($this->user);
                 $this->t->setPassword((string) $this->password);
-                $this->t->setAuthenticators([new Symfony\Component\Mailer\Transport\Smtp\Auth\PlainAuthenticator()]);
+                $plain = [new Symfony\Component\Mailer\Transport\Smtp\Auth\PlainAuthenticator()];
+                if (method_exists($this->t, 'setAuthenticators')) {
+                    $this->t->setAuthenticators($plain);
+                } else {
+                    // Symfony 5.4 has no setter: its constructor's list, replaced
+                    $rp = new ReflectionProperty($this->t, 'authenticators');
+                    $rp->setAccessible(true);
+                    $rp->setValue($this->t, $plain);
+                }
             }
             $this->mailer = new Symfony\Component\Mailer\Mailer($this->t);
         }

@@ -22,7 +22,7 @@
  *
  * Environment: BENCH_RTTS ("1 5 20 50", ms), RTT_MSGS (20: messages per run
  * at 20 ms and above; more at lower RTTs, see msgs_for()), RTT_RUNS (1),
- * RTT_SERVERS (postfix,sink,sink-nopipe,postfix-tls), RTT_MODES
+ * RTT_SERVERS (postfix,sink,sink-nopipe,postfix-tls,bdat-sink), RTT_MODES
  * (reuse,reuse10,many,persist,new,tls), RTT_CLIENTS (client ids, all),
  * RTT_PHP ("8.2 8.4"), RTT_PROXY_RT (10: the proxies run SCHED_FIFO at this
  * priority, 0: nice -10 only).
@@ -34,7 +34,7 @@ const RUN_TIMEOUT = 600.0;
 const DELIVERY_TIMEOUT = 120.0;
 const SIZE = 1024;
 
-$opt = getopt('', ['ext:', 'ext84:', 'sid:', 'work:', 'sink-port:', 'sink-out:', 'postfix-dir:', 'proxy:', 'results:', 'command:', 'started:', 'from-json:']);
+$opt = getopt('', ['ext:', 'ext84:', 'sid:', 'work:', 'sink-port:', 'sink-out:', 'postfix-dir:', 'proxy:', 'bdat-sink:', 'results:', 'command:', 'started:', 'from-json:']);
 if (isset($opt['from-json'], $opt['results'])) {
     // php bench/rtt.php --from-json=RESULTS-rtt.json --results=RESULTS-rtt.md:
     // the report again from a run's JSON (nothing is measured)
@@ -66,7 +66,8 @@ $B = [
     'rtts' => array_map('floatval', $list('BENCH_RTTS', '1 5 20 50')),
     'msgs' => max(2, (int) (getenv('RTT_MSGS') ?: 20)),
     'runs' => max(1, (int) (getenv('RTT_RUNS') ?: 1)),
-    'servers' => $list('RTT_SERVERS', 'postfix,sink,sink-nopipe,postfix-tls'),
+    'servers' => $list('RTT_SERVERS', 'postfix,sink,sink-nopipe,postfix-tls,bdat-sink'),
+    'bdat_sink' => $opt['bdat-sink'] ?? '',
     'modes' => $list('RTT_MODES', 'reuse,reuse10,many,persist,new,tls'),
     'clients' => $list('RTT_CLIENTS', ''),
     'phps' => $list('RTT_PHP', '8.2 8.4'),
@@ -295,7 +296,7 @@ function run_one(array $B, array $C, array $cell, array $S, int $port, float $rt
 {
     static $seq = 0;
     $seq++;
-    $n = msgs_for($B, $rtt);
+    $n = msgs_for($B, $rtt) * ($cell['factor'] ?? 1);
     $tag = sprintf('%04d-%s-%s-%s-%g-r%d', $seq, $S['id'], $cell['id'], $C['id'], $rtt, $i);
     $log = "{$B['work']}/$tag.log";
     $rcpts = $cell['rcpts'];
@@ -539,6 +540,36 @@ try {
         $servers['sink-nopipe'] = ['id' => 'sink-nopipe', 'kind' => 'sink', 'port' => $port, 'out' => $out,
             'label' => 'smtp-sink -p (no PIPELINING, no CHUNKING)'];
     }
+    if ($want('bdat-sink', $B['servers']) && $want('many', $B['modes']) && $B['bdat_sink'] !== '') {
+        // bench/bdat_sink.c: PIPELINING and CHUNKING and nothing else to do, so
+        // that sendMany()'s window, not the server, sets the pace (the test
+        // Postfix syncs every message to disk); -c: smtp-sink's counters
+        $out = $B['work'] . '/bdat-sink.out';
+        $port = 0;
+        for ($try = 0; $try < 5 && !$port; $try++) {
+            $p = free_port();
+            $h = proc_open([$B['bdat_sink'], '-c', "127.0.0.1:$p"],
+                [0 => ['file', '/dev/null', 'r'], 1 => ['file', $out, 'a'], 2 => ['file', $out . '.err', 'a']], $pp);
+            for ($j = 0; $j < 50 && !$port; $j++) {
+                if (answers_220($p)) {
+                    $port = $p;
+                } else {
+                    usleep(100000);
+                }
+            }
+            if ($port) {
+                $procs[] = $h;
+            } else {
+                proc_terminate($h, 15);
+                proc_close($h);
+            }
+        }
+        if (!$port) {
+            throw new RuntimeException('bench/bdat_sink did not start');
+        }
+        $servers['bdat-sink'] = ['id' => 'bdat-sink', 'kind' => 'sink', 'port' => $port, 'out' => $out,
+            'label' => 'bench/bdat_sink (PIPELINING, CHUNKING; discards every message)'];
+    }
     if ($want('postfix-tls', $B['servers']) && $want('tls', $B['modes'])) {
         // the test suite's Postfix + Dovecot (STARTTLS, AUTH after it); started
         // and stopped (at exit, by its own stop command) by the test helper
@@ -598,6 +629,8 @@ try {
         'sink' => [['id' => 'reuse', 'mode' => 'reuse', 'rcpts' => 1], ['id' => 'many', 'mode' => 'many', 'rcpts' => 1],
             ['id' => 'persist', 'mode' => 'persist', 'rcpts' => 1], ['id' => 'new', 'mode' => 'new', 'rcpts' => 1]],
         'postfix-tls' => [['id' => 'tls', 'mode' => 'tls', 'rcpts' => 1]],
+        // 25 times the messages of a cell: at 500 a second and more, 20 would be one window
+        'bdat-sink' => [['id' => 'many', 'mode' => 'many', 'rcpts' => 1, 'factor' => 25]],
     ];
     $cellsFor['sink-nopipe'] = $cellsFor['sink'];
 
@@ -623,7 +656,7 @@ try {
 
     // the cells, most wanted first
     $order = [['postfix', 'reuse'], ['postfix', 'new'], ['sink', 'reuse'], ['sink', 'new'], ['sink-nopipe', 'reuse'], ['sink-nopipe', 'new'],
-        ['postfix', 'many'], ['sink', 'many'], ['sink-nopipe', 'many'], ['postfix', 'persist'], ['sink', 'persist'], ['sink-nopipe', 'persist'],
+        ['postfix', 'many'], ['bdat-sink', 'many'], ['sink', 'many'], ['sink-nopipe', 'many'], ['postfix', 'persist'], ['sink', 'persist'], ['sink-nopipe', 'persist'],
         ['postfix-tls', 'tls'], ['postfix', 'reuse10']];
     foreach ($order as [$sid, $cellId]) {
         if (!isset($servers[$sid])) {
@@ -853,7 +886,7 @@ function report(array $R): string
     $sumCols = [['postfix', 'reuse', 'Postfix, reused'], ['postfix', 'reuse10', 'Postfix, reused, 10 rcpts'], ['postfix', 'new', 'Postfix, new'],
         ['postfix-tls', 'tls', 'Postfix, new, STARTTLS + AUTH'], ['sink', 'reuse', 'smtp-sink, reused'], ['sink', 'new', 'smtp-sink, new'],
         ['sink-nopipe', 'reuse', 'smtp-sink -p, reused'], ['sink-nopipe', 'new', 'smtp-sink -p, new'], ['postfix', 'persist', 'Postfix, persistent'],
-        ['sink', 'persist', 'smtp-sink, persistent'], ['postfix', 'many', 'Postfix, `sendMany()`']];
+        ['sink', 'persist', 'smtp-sink, persistent'], ['postfix', 'many', 'Postfix, `sendMany()`'], ['bdat-sink', 'many', 'bdat_sink, `sendMany()`']];
     $at = in_array('20', $rtts, true) ? '20' : end($rtts);
     if ($pair) {
         $present = array_values(array_filter($sumCols, function ($col) use ($R) {
@@ -907,6 +940,7 @@ function report(array $R): string
                 'postfix' => ['reuse' => '1', 'reuse10' => '1', 'many' => '1/W (window W)', 'persist' => '1', 'new' => '4 (BDAT; connect, greeting, EHLO, the transaction with QUIT not awaited)'],
                 'sink' => ['reuse' => '2 (DATA, a call that waits for its own result)', 'many' => '1', 'persist' => '2 (DATA)', 'new' => '5 (DATA)'],
                 'sink-nopipe' => ['reuse' => '4 (MAIL, RCPT, DATA, end of data: one command at a time)', 'many' => '4', 'persist' => '4 (+ a liveness check)', 'new' => '7 (connect, greeting, EHLO, MAIL, RCPT, DATA, end of data; QUIT not awaited)'],
+                'bdat-sink' => ['many' => '1/W (window W); the target: at least 10 messages per round trip (500 a second at 20 ms)'],
                 'postfix-tls' => ['tls' => '8 (connect and greeting 2, EHLO, STARTTLS, the TLS 1.3 handshake, EHLO, AUTH PLAIN with its initial response, the transaction; QUIT not awaited. Issue 12 counted 7, with AUTH pipelined with MAIL: RFC 2920 section 3.1 puts a command of a later extension last in its group unless that extension says otherwise, and RFC 4954 does not, so AUTH waits for its 235)'],
             ][$sid][$cellId] ?? null;
             if ($lim !== null) {

@@ -182,6 +182,8 @@ fi
 if [[ "$PART" == rtt ]]; then
     echo "== building bench/delay_proxy.c"
     gcc -O2 -std=c11 -Wall -Wextra -Werror -o "$WORK/delay_proxy" "$ROOT/bench/delay_proxy.c"
+    echo "== building bench/bdat_sink.c"
+    gcc -O2 -std=c11 -Wall -Wextra -Werror -D_GNU_SOURCE -o "$WORK/bdat_sink" "$ROOT/bench/bdat_sink.c"
     # PHP 8.4 with the current libraries, in the Debian sid root made by
     # scripts/sid-root.sh (not made here: RTT_PHP=8.2 or a missing root skips it)
     SIDARGS=()
@@ -203,7 +205,7 @@ if [[ "$PART" == rtt ]]; then
     echo "== running the round-trip cells (see $WORK/rtt/ for every run)"
     "$PHP" "$ROOT/bench/rtt.php" \
         --ext="$EXT" --work="$WORK" --sink-port="$PORT" --sink-out="$WORK/sink.out" \
-        --postfix-dir="$PFDIR" --proxy="$WORK/delay_proxy" --results="$ROOT/bench/RESULTS-rtt.md" \
+        --postfix-dir="$PFDIR" --proxy="$WORK/delay_proxy" --bdat-sink="$WORK/bdat_sink" --results="$ROOT/bench/RESULTS-rtt.md" \
         "${SIDARGS[@]}" \
         --command="${BENCH_COMMAND:-bash bench/run.sh rtt}" --started="$STARTED"
     echo "== written to bench/RESULTS-rtt.md"
