@@ -835,10 +835,20 @@ function report(array $R): string
     if (!empty($R['merged'])) {
         $m = $R['merged'];
         $o[] = '';
-        $o[] = sprintf('This report merges two runs: the cells marked "(re-run)" were measured by the run above; every other cell comes from '
-            . 'the earlier run `%s` of %s UTC (commit %s), kept from its JSON (`RTT_MERGE`). Each cell\'s k uses the calibration of the run that measured it; '
-            . 'the earlier run\'s calibration is listed under "The delay proxy".', $m['command'], gmdate('Y-m-d H:i', (int) $m['started']),
+        $o[] = sprintf('This report merges runs: the cells marked "(re-run)" were measured by the run above; every other cell was kept from '
+            . 'the JSON of the earlier run `%s` of %s UTC (commit %s) (`RTT_MERGE`), which may itself have kept cells of earlier runs. '
+            . 'Each cell\'s k uses the calibration of the run that measured it; the earlier run\'s calibration is listed under "The delay proxy". '
+            . 'The cells by the run that measured them (and when):', $m['command'], gmdate('Y-m-d H:i', (int) $m['started']),
             '`' . substr((string) $m['git'], 0, 12) . '`');
+        $by = [];
+        foreach ($R['cells'] as $c) {
+            $run = $c['from_run'] ?? 'this run';
+            $by[$run][] = $c['measured_at'] ?? '?';
+        }
+        foreach ($by as $run => $when) {
+            sort($when);
+            $o[] = sprintf('- %s: %d cell(s), measured %s to %s', $run === 'this run' ? 'this run' : "`$run`", count($when), reset($when), end($when));
+        }
     }
     $o[] = '';
     $vs = [];
