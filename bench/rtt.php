@@ -167,6 +167,29 @@ function free_port(): int
     return (int) substr($n, strrpos($n, ':') + 1);
 }
 
+/**
+ * Start a sink with -c counters on a free loopback port ($argv(port) is its
+ * command), its output appended to $out; up to 5 ports are tried. Its
+ * handle goes to $procs (stopped at exit). The port, or an exception.
+ */
+function start_sink(callable $argv, string $out, string $what, array &$procs): int
+{
+    for ($try = 0; $try < 5; $try++) {
+        $p = free_port();
+        $h = proc_open($argv($p), [0 => ['file', '/dev/null', 'r'], 1 => ['file', $out, 'a'], 2 => ['file', $out . '.err', 'a']], $pp);
+        for ($j = 0; $j < 50; $j++) {
+            if (answers_220($p)) {
+                $procs[] = $h;
+                return $p;
+            }
+            usleep(100000);
+        }
+        proc_terminate($h, 15);
+        proc_close($h);
+    }
+    throw new RuntimeException("$what did not start");
+}
+
 function answers_220(int $port): bool
 {
     $c = @stream_socket_client("tcp://127.0.0.1:$port", $en, $es, 1);
@@ -513,30 +536,9 @@ try {
             'label' => 'smtp-sink (PIPELINING, no CHUNKING)'];
     }
     if ($want('sink-nopipe', $B['servers'])) {
+        // -p: do not announce PIPELINING; -c: running counters (checked after every run)
         $out = $B['work'] . '/sink-nopipe.out';
-        $port = 0;
-        for ($try = 0; $try < 5 && !$port; $try++) {
-            $p = free_port();
-            // -p: do not announce PIPELINING; -c: running counters (checked after every run)
-            $h = proc_open(['smtp-sink', '-c', '-p', '-u', 'postfix', "127.0.0.1:$p", '1024'],
-                [0 => ['file', '/dev/null', 'r'], 1 => ['file', $out, 'a'], 2 => ['file', $out . '.err', 'a']], $pp);
-            for ($j = 0; $j < 50 && !$port; $j++) {
-                if (answers_220($p)) {
-                    $port = $p;
-                } else {
-                    usleep(100000);
-                }
-            }
-            if ($port) {
-                $procs[] = $h;
-            } else {
-                proc_terminate($h, 15);
-                proc_close($h);
-            }
-        }
-        if (!$port) {
-            throw new RuntimeException('smtp-sink -p did not start');
-        }
+        $port = start_sink(fn (int $p) => ['smtp-sink', '-c', '-p', '-u', 'postfix', "127.0.0.1:$p", '1024'], $out, 'smtp-sink -p', $procs);
         $servers['sink-nopipe'] = ['id' => 'sink-nopipe', 'kind' => 'sink', 'port' => $port, 'out' => $out,
             'label' => 'smtp-sink -p (no PIPELINING, no CHUNKING)'];
     }
@@ -545,28 +547,7 @@ try {
         // that sendMany()'s window, not the server, sets the pace (the test
         // Postfix syncs every message to disk); -c: smtp-sink's counters
         $out = $B['work'] . '/bdat-sink.out';
-        $port = 0;
-        for ($try = 0; $try < 5 && !$port; $try++) {
-            $p = free_port();
-            $h = proc_open([$B['bdat_sink'], '-c', "127.0.0.1:$p"],
-                [0 => ['file', '/dev/null', 'r'], 1 => ['file', $out, 'a'], 2 => ['file', $out . '.err', 'a']], $pp);
-            for ($j = 0; $j < 50 && !$port; $j++) {
-                if (answers_220($p)) {
-                    $port = $p;
-                } else {
-                    usleep(100000);
-                }
-            }
-            if ($port) {
-                $procs[] = $h;
-            } else {
-                proc_terminate($h, 15);
-                proc_close($h);
-            }
-        }
-        if (!$port) {
-            throw new RuntimeException('bench/bdat_sink did not start');
-        }
+        $port = start_sink(fn (int $p) => [$B['bdat_sink'], '-c', "127.0.0.1:$p"], $out, 'bench/bdat_sink', $procs);
         $servers['bdat-sink'] = ['id' => 'bdat-sink', 'kind' => 'sink', 'port' => $port, 'out' => $out,
             'label' => 'bench/bdat_sink (PIPELINING, CHUNKING; discards every message)'];
     }
