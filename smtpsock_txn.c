@@ -525,7 +525,7 @@ zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t 
 	smart_str mparams = {0};
 	uint32_t n = 0, i;
 	bool pipe, chunk, mail_ok = true, have_final = false, utf8 = false, smtputf8;
-	bool reused, check, rset_answered = false, replayed = false;
+	bool reused, check, rset_answered = false, replayed = false, content = false;
 	unsigned long replies_at_start, attached;
 	size_t bdat_pending = 0;
 	int rc;
@@ -674,7 +674,9 @@ again:
 		}
 	}
 	if (chunk) {
-		/* BDAT goes out with the envelope when pipelining */
+		/* BDAT goes out with the envelope when pipelining: from here on the
+		 * server may have the whole message */
+		content = true;
 		if ((body->stream ? write_bdat_stream : write_bdat)(s, body, pipe, &bdat_pending, &ev, &have_final) == FAILURE) {
 			goto fail_reset;
 		}
@@ -770,13 +772,16 @@ done:
 	wire = addrs = NULL;
 	wire_from = NULL;
 	if (result == FAILURE && !replayed && s->gone && !php_smtpsock_session_connected(s)
-			&& (check ? !rset_answered : reused && s->replies == replies_at_start)) {
+			&& (check ? !rset_answered : reused && s->replies == replies_at_start && !content)) {
 		/* The reused connection had gone before the server answered anything
 		 * of this transaction (the RSET in front, or MAIL when not
 		 * pipelining, got an end of stream, a reset or a 421): nothing of it
-		 * was accepted. Once more on a new connection; never a third time. */
+		 * was accepted. Once more on a new connection; never a third time.
+		 * Without the RSET in front, only when none of the message had been
+		 * written: a server that took a whole message and went before its
+		 * reply may have delivered it. */
 		replayed = true;
-		check = rset_answered = false;
+		check = rset_answered = content = false;
 		mail_ok = true;
 		have_final = utf8 = false;
 		bdat_pending = 0;

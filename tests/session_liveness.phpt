@@ -1,5 +1,5 @@
 --TEST--
-Long-lived sessions (scripted server): a session reused after idling writes an RSET in front of its transaction; when that shows the server had gone (end of stream, reset, 421) the message is sent once more on a new connection, and once any other reply has come it never is; without PIPELINING a MAIL without reply is redone, anything later is not; the object sends the next message
+Long-lived sessions (scripted server): a session reused after idling writes an RSET in front of its transaction; when that shows the server had gone (end of stream, reset, 421) the message is sent once more on a new connection, and once any other reply has come it never is; a busy session (no RSET in front) whose server went before any reply is resent only when none of the message was written; without PIPELINING a MAIL without reply is redone, anything later is not; the object sends the next message
 --EXTENSIONS--
 smtpsock
 --FILE--
@@ -40,6 +40,9 @@ $cases = [
     '421 after BDAT LAST'          => ['bdat', [$RSET, $M, $R, ['expect' => 'BDAT'], ['read_bytes' => $n2, 'send' => "421 4.3.0 lost\r\n"]], false, 1.2],
     'DATA: closed, RSET unanswered' => ['data', [['expect' => 'RSET'], ['close' => true]], true, 1.2],
     'DATA: closed after the dot'   => ['data', [$RSET, $M, $R, ['expect' => 'DATA', 'send' => "354 go\r\n"], ['read_data' => true], ['close' => true]], false, 1.2],
+    // busy (idle under 1 s): no RSET in front; gone before any reply
+    'busy, closed after BDAT LAST, no reply'  => ['bdat', [['expect' => 'MAIL'], ['expect' => 'RCPT'], ['expect' => 'BDAT'], ['read_bytes' => $n2], ['close' => true]], false, 0.3],
+    'busy, DATA: closed before the 354'       => ['data', [['expect' => 'MAIL'], ['expect' => 'RCPT'], ['expect' => 'DATA'], ['close' => true]], true, 0.3],
     'no PIPELINING: 421 while idle' => ['lockstep', [['send' => "421 4.4.2 idle timeout\r\n"], ['close' => true]], true, 0.3],
     'no PIPELINING: MAIL unanswered' => ['lockstep', [['expect' => 'MAIL'], ['close' => true]], true, 0.3],
     'no PIPELINING: closed at RCPT' => ['lockstep', [$M, ['expect' => 'RCPT'], ['close' => true]], false, 0.3],
@@ -92,6 +95,8 @@ closed after BDAT LAST                         ONE1, exception 0 (connection clo
 421 after BDAT LAST                            ONE1, exception 421 (server closed the session: 421 4.3.0 lost), THREE3 | two on the new connection: 0
 DATA: closed, RSET unanswered                  ONE1, TWO2, THREE3 | two on the new connection: 1
 DATA: closed after the dot                     ONE1, exception 0 (connection closed by HOST), THREE3 | two on the new connection: 0
+busy, closed after BDAT LAST, no reply         ONE1, exception 0 (connection closed by HOST), THREE3 | two on the new connection: 0
+busy, DATA: closed before the 354              ONE1, TWO2, THREE3 | two on the new connection: 1
 no PIPELINING: 421 while idle                  ONE1, TWO2, THREE3 | two on the new connection: 1
 no PIPELINING: MAIL unanswered                 ONE1, TWO2, THREE3 | two on the new connection: 1
 no PIPELINING: closed at RCPT                  ONE1, exception 0 (connection closed by HOST), THREE3 | two on the new connection: 0
