@@ -136,20 +136,22 @@ typedef struct {
 
 #define RCPT_LIST_SCAN_MAX 8   /* recipients compared one by one before the set is made */
 
-static void rcpt_seen_add(rcpt_set *set, zend_string *addr)
+/* Add addr's lower-cased form to the set: true when it was not there. */
+static bool rcpt_seen_add(rcpt_set *set, zend_string *addr)
 {
 	/* tolower returns a new string or another reference to addr */
 	zend_string *lc = zend_string_tolower(addr);
+	bool added = zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc) != NULL;
 
-	zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc);
 	zend_string_release(lc);
+	return added;
 }
 
 static int add_rcpt(void *ud, const char *addr, size_t len)
 {
 	rcpt_set *set = ud;
 	HashTable *list = Z_ARRVAL(set->list);
-	zend_string *a, *lc;
+	zend_string *a;
 	zval *v;
 
 	if (Z_TYPE(set->seen) == IS_UNDEF && zend_hash_num_elements(list) < RCPT_LIST_SCAN_MAX) {
@@ -169,13 +171,11 @@ static int add_rcpt(void *ud, const char *addr, size_t len)
 		} ZEND_HASH_FOREACH_END();
 	}
 	a = zend_string_init(addr, len, 0);
-	lc = zend_string_tolower(a);
-	if (zend_hash_add_empty_element(Z_ARRVAL(set->seen), lc)) {
+	if (rcpt_seen_add(set, a)) {
 		add_next_index_str(&set->list, a);   /* not seen before */
 	} else {
 		zend_string_release(a);
 	}
-	zend_string_release(lc);
 	return 0;
 }
 

@@ -28,11 +28,6 @@ void smtp_buf_reset(smtp_buf_t *b)
 	b->len = 0;
 }
 
-size_t smtp_buf_size(const smtp_buf_t *b)
-{
-	return b->len - b->off;
-}
-
 /* Move the live bytes to the front of the storage. */
 static void smtp_buf_compact(smtp_buf_t *b)
 {

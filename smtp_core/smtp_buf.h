@@ -17,8 +17,11 @@ void smtp_buf_init(smtp_buf_t *b);
 void smtp_buf_free(smtp_buf_t *b);
 /* Drop all live bytes, keep the storage. */
 void smtp_buf_reset(smtp_buf_t *b);
-/* Number of live bytes. */
-size_t smtp_buf_size(const smtp_buf_t *b);
+/* Number of live bytes (inline: the reply parser asks at every feed). */
+static inline size_t smtp_buf_size(const smtp_buf_t *b)
+{
+	return b->len - b->off;
+}
 /* Make room for extra more bytes at the end (may compact consumed space). SMTP_OK or SMTP_E_NOMEM. */
 int smtp_buf_reserve(smtp_buf_t *b, size_t extra);
 /* Append n bytes. SMTP_OK or SMTP_E_NOMEM. */

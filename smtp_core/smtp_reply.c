@@ -327,7 +327,7 @@ int smtp_reply_parser_feed(smtp_reply_parser_t *p, const char *data, size_t len,
 	while (pos < len) {
 		const char *s = data + pos;
 		size_t avail = len - pos;
-		size_t k = p->line.len - p->line.off;   /* octets of a partial line */
+		size_t k = smtp_buf_size(&p->line);   /* octets of a partial line */
 		const char *lf, *nul, *cr;
 		size_t seg, lim, tot, m, i, content;
 		int too_long;
