@@ -81,26 +81,16 @@ static size_t find_cr_or_lf(const char *in, size_t i, size_t len)
 }
 #endif
 
-/*
- * The longest prefix of in that the encoder would copy unchanged: complete
- * lines that end in CR LF, hold no other CR or LF, and (when stuffing) do
- * not start with '.'. Most messages are all such lines, so they take one
- * search per line and one memcpy in all.
- */
-static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
+/* The clean prefix line by line from i (ls: i is a line's start): each
+ * line's first CR or LF must be the CR of its CR LF, and with stuffing no
+ * line may start with '.'. */
+static size_t clean_lines(const smtp_data_enc_t *e, const char *in, size_t len, size_t i, int ls)
 {
-	size_t i = 0;
-	int ls = e->line_start;
-
-	if (e->after_cr) {
-		return 0;
-	}
 	while (i < len) {
 		size_t k;
 		if (ls && e->dot_stuff && in[i] == '.') {
 			break;
 		}
-		/* the line's first CR or LF must be the CR of its CR LF */
 		k = find_cr_or_lf(in, i, len);
 		if (len - k < 2 || in[k] != '\r' || in[k + 1] != '\n') {
 			break;
@@ -109,6 +99,116 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 		ls = 1;
 	}
 	return i;
+}
+
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SMTP_DATA_NO_SIMD)
+/*
+ * 64 octets at a time: bit b of cr (lf) says octet b of the block is CR (LF).
+ * The block holds only CR LF pairs exactly when lf equals cr shifted up by
+ * one with the previous block's last CR carried in (a CR at the block's end
+ * is checked against the next block's first octet). Only the octet after
+ * each LF, a line's first, is looked at for '.'. A block that fails, and the
+ * last partial block, go to clean_lines() from the end of the last good line.
+ */
+# define BLOCK_SCAN(masks)                                                     \
+	size_t i = 0, good = 0;                                                    \
+	uint64_t carry = 0;                                                        \
+	while (len - i >= 64) {                                                    \
+		uint64_t cr, lf, l;                                                    \
+		masks;                                                                 \
+		if (((cr << 1) | carry) != lf) {                                       \
+			break;                                                             \
+		}                                                                      \
+		if (lf != 0) {                                                         \
+			if (e->dot_stuff) {                                                \
+				for (l = lf; l != 0; l &= l - 1) {                             \
+					size_t at = i + (size_t)__builtin_ctzll(l) + 1;            \
+					if (at < len && in[at] == '.') {                           \
+						return clean_lines(e, in, len, good, good ? 1 : e->line_start); \
+					}                                                          \
+				}                                                              \
+			}                                                                  \
+			good = i + 64 - (size_t)__builtin_clzll(lf);                       \
+		}                                                                      \
+		carry = cr >> 63;                                                      \
+		i += 64;                                                               \
+	}                                                                          \
+	return clean_lines(e, in, len, good, good ? 1 : e->line_start)
+
+static inline uint64_t mask16(__m128i v, __m128i k)
+{
+	return (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, k));
+}
+
+static size_t clean_blocks_sse2(const smtp_data_enc_t *e, const char *in, size_t len)
+{
+	const __m128i kcr = _mm_set1_epi8('\r'), klf = _mm_set1_epi8('\n');
+
+	BLOCK_SCAN({
+		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
+		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 16));
+		__m128i c = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 32));
+		__m128i d = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 48));
+		cr = mask16(a, kcr) | mask16(b, kcr) << 16 | mask16(c, kcr) << 32 | mask16(d, kcr) << 48;
+		lf = mask16(a, klf) | mask16(b, klf) << 16 | mask16(c, klf) << 32 | mask16(d, klf) << 48;
+	});
+}
+
+# if defined(__x86_64__) && (defined(__clang__) || __GNUC__ >= 5) && !defined(SMTP_DATA_NO_AVX2)
+#  include <immintrin.h>
+#  define SMTP_DATA_AVX2 1
+
+__attribute__((target("avx2")))
+static inline uint64_t mask32(__m256i v, __m256i k)
+{
+	return (uint64_t)(unsigned)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, k));
+}
+
+/* The same with 32-octet vectors, on a CPU that has AVX2 (checked at run time). */
+__attribute__((target("avx2")))
+static size_t clean_blocks_avx2(const smtp_data_enc_t *e, const char *in, size_t len)
+{
+	const __m256i kcr = _mm256_set1_epi8('\r'), klf = _mm256_set1_epi8('\n');
+
+	BLOCK_SCAN({
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(in + i));
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(in + i + 32));
+		cr = mask32(a, kcr) | mask32(b, kcr) << 32;
+		lf = mask32(a, klf) | mask32(b, klf) << 32;
+	});
+}
+# endif
+#endif
+
+/*
+ * The longest prefix of in that the encoder would copy unchanged: complete
+ * lines that end in CR LF, hold no other CR or LF, and (when stuffing) do
+ * not start with '.'. Most messages are all such lines, so they are checked
+ * 64 octets at a time and copied with one memcpy.
+ */
+static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
+{
+	if (e->after_cr || len == 0 || (e->line_start && e->dot_stuff && in[0] == '.')) {
+		return 0;
+	}
+#if defined(SMTP_DATA_AVX2)
+	{
+		/* set once; every thread that races here writes the same value */
+		static int avx2 = -1;
+		if (avx2 < 0) {
+			__builtin_cpu_init();
+			avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+		}
+		if (avx2) {
+			return clean_blocks_avx2(e, in, len);
+		}
+	}
+#endif
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SMTP_DATA_NO_SIMD)
+	return clean_blocks_sse2(e, in, len);
+#else
+	return clean_lines(e, in, len, 0, e->line_start);
+#endif
 }
 
 size_t smtp_data_enc_passthrough(smtp_data_enc_t *e, const char *in, size_t len)
