@@ -299,18 +299,7 @@ typedef struct {
 /* SMTP_OK when the argument carries no NUL, CR or LF (nor '<', '>' in a path). */
 static int check_arg(const char *p, size_t len, int kind)
 {
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		if (ch == '\0' || ch == '\r' || ch == '\n') {
-			return SMTP_E_ARG;
-		}
-		if (kind == ARG_PATH && (ch == '<' || ch == '>')) {
-			return SMTP_E_ARG;
-		}
-	}
-	return SMTP_OK;
+	return smtp_arg_clean(p, len, kind == ARG_PATH) ? SMTP_OK : SMTP_E_ARG;
 }
 
 /* Gate every verb: sticky errors, the allowed states, and commands in flight. */

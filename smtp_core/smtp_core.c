@@ -2,6 +2,35 @@
 #include "smtp_core.h"
 #include "smtp_sasl.h"
 
+/* Eight octets a step: an octet equal to one of the refused ones shows as a
+ * zero byte of the word XORed with that octet repeated. */
+#define ONES  0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+#define HAS_ZERO(x) (((x) - ONES) & ~(x) & HIGHS)
+
+int smtp_arg_clean(const char *p, size_t len, int path)
+{
+	size_t i = 0;
+
+	for (; len - i >= 8; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		if (HAS_ZERO(w) | HAS_ZERO(w ^ (ONES * '\r')) | HAS_ZERO(w ^ (ONES * '\n'))) {
+			return 0;
+		}
+		if (path && (HAS_ZERO(w ^ (ONES * '<')) | HAS_ZERO(w ^ (ONES * '>')))) {
+			return 0;
+		}
+	}
+	for (; i < len; i++) {
+		unsigned char ch = (unsigned char)p[i];
+		if (ch == '\0' || ch == '\r' || ch == '\n' || (path && (ch == '<' || ch == '>'))) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 const char *smtp_strerror(int err)
 {
 	switch (err) {

@@ -57,6 +57,11 @@ typedef enum {
 /* Text for an error code, e.g. "reply line too long". */
 const char *smtp_strerror(int err);
 
+/* 1 when none of the len octets at p (NULL when len is 0) is NUL, CR or LF,
+ * nor, when path is set, '<' or '>': what a command argument may not hold,
+ * or it would end the line or the path early. 0 otherwise. */
+int smtp_arg_clean(const char *p, size_t len, int path);
+
 /* The length of the longest prefix of s (len octets) that is all ASCII (no
  * octet above 127): eight octets a step, then one at a time. */
 static inline size_t smtp_ascii_prefix(const char *s, size_t len)

@@ -158,6 +158,19 @@ static size_t clean_blocks_sse2(const smtp_data_enc_t *e, const char *in, size_t
 #  include <immintrin.h>
 #  define SMTP_DATA_AVX2 1
 
+/* Whether this CPU has AVX2: asked once; every thread that races here
+ * writes the same value. */
+static int have_avx2(void)
+{
+	static int avx2 = -1;
+
+	if (avx2 < 0) {
+		__builtin_cpu_init();
+		avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+	}
+	return avx2;
+}
+
 __attribute__((target("avx2")))
 static inline uint64_t mask32(__m256i v, __m256i k)
 {
@@ -192,16 +205,8 @@ static size_t clean_prefix(const smtp_data_enc_t *e, const char *in, size_t len)
 		return 0;
 	}
 #if defined(SMTP_DATA_AVX2)
-	{
-		/* set once; every thread that races here writes the same value */
-		static int avx2 = -1;
-		if (avx2 < 0) {
-			__builtin_cpu_init();
-			avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
-		}
-		if (avx2) {
-			return clean_blocks_avx2(e, in, len);
-		}
+	if (have_avx2()) {
+		return clean_blocks_avx2(e, in, len);
 	}
 #endif
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SMTP_DATA_NO_SIMD)
@@ -428,10 +433,44 @@ unsigned long long smtp_data_measure(const char *in, size_t len)
  * once per 64 octets: a clean message costs a few instructions per 16
  * octets, an 8-bit one stops within 64 octets of its first such octet. */
 #if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__)) && !defined(SMTP_DATA_NO_SIMD)
+# if defined(SMTP_DATA_AVX2)
+/* 128 octets a step with 32-octet vectors. */
+__attribute__((target("avx2")))
+static int any_high_bit_avx2(const char *in, size_t len, size_t *done)
+{
+	size_t i = 0;
+
+	for (; len - i >= 128; i += 128) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)(in + i));
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(in + i + 32));
+		__m256i c = _mm256_loadu_si256((const __m256i *)(const void *)(in + i + 64));
+		__m256i d = _mm256_loadu_si256((const __m256i *)(const void *)(in + i + 96));
+		if (_mm256_movemask_epi8(_mm256_or_si256(_mm256_or_si256(a, b), _mm256_or_si256(c, d))) != 0) {
+			return 1;
+		}
+	}
+	for (; len - i >= 32; i += 32) {
+		if (_mm256_movemask_epi8(_mm256_loadu_si256((const __m256i *)(const void *)(in + i))) != 0) {
+			return 1;
+		}
+	}
+	if (len - i >= 16 && _mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(in + i))) != 0) {
+		return 1;
+	}
+	*done = len - i >= 16 ? i + 16 : i;
+	return 0;
+}
+# endif
+
 static int any_high_bit(const char *in, size_t len, size_t *done)
 {
 	size_t i = 0;
 
+# if defined(SMTP_DATA_AVX2)
+	if (have_avx2()) {
+		return any_high_bit_avx2(in, len, done);
+	}
+# endif
 	for (; len - i >= 64; i += 64) {
 		__m128i a = _mm_loadu_si128((const __m128i *)(const void *)(in + i));
 		__m128i b = _mm_loadu_si128((const __m128i *)(const void *)(in + i + 16));

@@ -126,19 +126,6 @@ const char *smtp_sched_class_name(smtp_sched_class_t cls)
 
 /* ---- checks before anything of a message is written -------------------- */
 
-static int clean(const char *p, size_t len, int path)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)p[i];
-		if (ch == '\0' || ch == '\r' || ch == '\n' || (path && (ch == '<' || ch == '>'))) {
-			return 0;
-		}
-	}
-	return 1;
-}
-
 /* SMTP_OK when the client will take every command of m (as smtp_client_mail()
  * and smtp_client_rcpt() check their arguments). */
 static int check_msg(const smtp_sched_msg_t *m)
@@ -149,7 +136,7 @@ static int check_msg(const smtp_sched_msg_t *m)
 	    || !m->rcpts || (m->nbody && !m->body)) {
 		return SMTP_E_ARG;
 	}
-	if (!clean(m->from, m->from_len, 1) || !clean(m->mail_params, m->mail_params_len, 0)) {
+	if (!smtp_arg_clean(m->from, m->from_len, 1) || !smtp_arg_clean(m->mail_params, m->mail_params_len, 0)) {
 		return SMTP_E_ARG;
 	}
 	if (m->from_len > SMTP_MAX_CMD_LINE || m->mail_params_len > SMTP_MAX_CMD_LINE
@@ -159,7 +146,7 @@ static int check_msg(const smtp_sched_msg_t *m)
 	for (i = 0; i < m->nrcpt; i++) {
 		const smtp_sched_rcpt_t *r = &m->rcpts[i];
 		if (r->len == 0 || !r->addr || (r->params_len && !r->params)
-		    || !clean(r->addr, r->len, 1) || !clean(r->params, r->params_len, 0)) {
+		    || !smtp_arg_clean(r->addr, r->len, 1) || !smtp_arg_clean(r->params, r->params_len, 0)) {
 			return SMTP_E_ARG;
 		}
 		if (r->len > SMTP_MAX_CMD_LINE || r->params_len > SMTP_MAX_CMD_LINE

@@ -454,6 +454,40 @@ static void test_chunk_pieces(void)
 	}
 }
 
+/* smtp_arg_clean() (the check behind every command argument) against an
+ * octet-by-octet one: every refused octet at every position of every length
+ * up to a few words, from every alignment, and octets that are allowed
+ * beside them (high ones, 0x01, '=' and the neighbours of each). */
+static void test_arg_clean(void)
+{
+	static const char refused[] = { '\0', '\r', '\n', '<', '>' };
+	static const unsigned char fill[] = { 'a', 0x80, 0xff, 0x01, 0x0b, 0x0e, '=', ';', '?', 0x8d };
+	char buf[64];
+	size_t len, pos, r, f, align;
+	int bad = 0, checks = 0;
+
+	for (f = 0; f < sizeof(fill); f++) {
+		for (align = 0; align < 8; align++) {
+			for (len = 0; len + align <= sizeof(buf) && len <= 40; len++) {
+				memset(buf, fill[f], sizeof(buf));
+				bad += smtp_arg_clean(buf + align, len, 0) != 1 || smtp_arg_clean(buf + align, len, 1) != 1;
+				for (pos = 0; pos < len; pos++) {
+					for (r = 0; r < sizeof(refused); r++) {
+						int path_only = refused[r] == '<' || refused[r] == '>';
+						buf[align + pos] = refused[r];
+						bad += smtp_arg_clean(buf + align, len, 1) != 0;
+						bad += smtp_arg_clean(buf + align, len, 0) != (path_only ? 1 : 0);
+						checks += 2;
+					}
+					buf[align + pos] = (char)fill[f];
+				}
+			}
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK(checks > 100000);
+}
+
 /* Zero-copy: clean lines are taken as written, the rest encoded. */
 static void test_chunk_passthrough(void)
 {
@@ -992,6 +1026,7 @@ int main(void)
 	test_bdat();
 	test_chunk_pieces();
 	test_chunk_passthrough();
+	test_arg_clean();
 	test_chunk_sequence();
 	test_chunk_guards();
 	test_starttls();
