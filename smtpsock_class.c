@@ -140,6 +140,15 @@ static bool check_line_arg(zend_string *str, uint32_t arg)
 
 static bool check_path_arg(zend_string *str, uint32_t arg, bool allow_empty)
 {
+	/* the usual case in one pass: no NUL, CR, LF, '<' or '>' */
+	if (ZSTR_LEN(str) > 0 && smtp_arg_clean(ZSTR_VAL(str), ZSTR_LEN(str), 1)) {
+		if (!smtp_utf8_valid(ZSTR_VAL(str), ZSTR_LEN(str))) {
+			zend_argument_value_error(arg, "must be valid UTF-8");
+			return false;
+		}
+		return true;
+	}
+	/* which rule it breaks, in this order */
 	if (!check_line_arg(str, arg)) {
 		return false;
 	}

@@ -2,27 +2,64 @@
 #include "smtp_core.h"
 #include "smtp_sasl.h"
 
-/* Eight octets a step: an octet equal to one of the refused ones shows as a
- * zero byte of the word XORed with that octet repeated. */
+/* An octet equal to one of the refused ones shows as a zero byte of the word
+ * XORed with that octet repeated. */
 #define ONES  0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 #define HAS_ZERO(x) (((x) - ONES) & ~(x) & HIGHS)
 
+static int word_clean(const char *p, int path)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	if (HAS_ZERO(w) | HAS_ZERO(w ^ (ONES * '\r')) | HAS_ZERO(w ^ (ONES * '\n'))) {
+		return 0;
+	}
+	return !path || !(HAS_ZERO(w ^ (ONES * '<')) | HAS_ZERO(w ^ (ONES * '>')));
+}
+
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+# include <emmintrin.h>
+
+static int vec_clean(const char *p, int path)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	__m128i bad = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_setzero_si128()),
+		_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\r')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'))));
+
+	if (path) {
+		bad = _mm_or_si128(bad, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('<')), _mm_cmpeq_epi8(v, _mm_set1_epi8('>'))));
+	}
+	return _mm_movemask_epi8(bad) == 0;
+}
+#endif
+
+/* Whole words (16 octets with SSE2, else 8), the last one overlapping the one
+ * before so that no octet past the end is read; under 8 octets, one at a time. */
 int smtp_arg_clean(const char *p, size_t len, int path)
 {
-	size_t i = 0;
+	size_t i;
 
-	for (; len - i >= 8; i += 8) {
-		uint64_t w;
-		memcpy(&w, p + i, 8);
-		if (HAS_ZERO(w) | HAS_ZERO(w ^ (ONES * '\r')) | HAS_ZERO(w ^ (ONES * '\n'))) {
-			return 0;
+#if defined(__SSE2__) && (defined(__GNUC__) || defined(__clang__))
+	if (len >= 16) {
+		for (i = 0; len - i > 16; i += 16) {
+			if (!vec_clean(p + i, path)) {
+				return 0;
+			}
 		}
-		if (path && (HAS_ZERO(w ^ (ONES * '<')) | HAS_ZERO(w ^ (ONES * '>')))) {
-			return 0;
-		}
+		return vec_clean(p + len - 16, path);
 	}
-	for (; i < len; i++) {
+#endif
+	if (len >= 8) {
+		for (i = 0; len - i > 8; i += 8) {
+			if (!word_clean(p + i, path)) {
+				return 0;
+			}
+		}
+		return word_clean(p + len - 8, path);
+	}
+	for (i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)p[i];
 		if (ch == '\0' || ch == '\r' || ch == '\n' || (path && (ch == '<' || ch == '>'))) {
 			return 0;
