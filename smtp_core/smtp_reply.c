@@ -150,46 +150,41 @@ int smtp_reply_copy(smtp_reply_t *dst, const smtp_reply_t *src)
 	return SMTP_OK;
 }
 
-/* Length of the run of 1 to 3 digits at s[i..len), 0 when none or more than 3. */
-static size_t smtp_status_digits(const char *s, size_t i, size_t len)
+#define IS_DIGIT(c) ((unsigned char)((c) - '0') <= 9)
+
+/* Length of the run of 1 to 3 digits at s[i..len) followed by end (len) or
+ * by stop, 0 when it is not that. */
+static size_t smtp_status_digits(const char *s, size_t i, size_t len, char stop)
 {
 	size_t n = 0;
 
-	while (i + n < len && n < 4 && s[i + n] >= '0' && s[i + n] <= '9') {
+	while (n < 3 && i + n < len && IS_DIGIT(s[i + n])) {
 		n++;
 	}
-	return n > 3 ? 0 : n;
+	if (n == 0 || (i + n < len && s[i + n] != stop)) {
+		return 0;
+	}
+	return n;
 }
 
 size_t smtp_status_parse(const char *s, size_t len)
 {
 	size_t i, n;
 
-	if (s == NULL || len < 5) {
+	if (s == NULL || len < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') {
 		return 0;
 	}
-	if ((s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') {
+	/* "c.s.d": the usual one-digit subject and detail at once */
+	if (IS_DIGIT(s[2]) && s[3] == '.' && IS_DIGIT(s[4]) && (len == 5 || s[5] == ' ')) {
+		return 5;
+	}
+	n = smtp_status_digits(s, 2, len, '.');
+	if (n == 0 || 2 + n >= len) {
 		return 0;
 	}
-	i = 2;
-	n = smtp_status_digits(s, i, len);
-	if (n == 0) {
-		return 0;
-	}
-	i += n;
-	if (i >= len || s[i] != '.') {
-		return 0;
-	}
-	i++;
-	n = smtp_status_digits(s, i, len);
-	if (n == 0) {
-		return 0;
-	}
-	i += n;
-	if (i < len && s[i] != ' ') {
-		return 0;
-	}
-	return i;
+	i = 2 + n + 1;
+	n = smtp_status_digits(s, i, len, ' ');
+	return n == 0 ? 0 : i + n;
 }
 
 void smtp_reply_parser_init(smtp_reply_parser_t *p)

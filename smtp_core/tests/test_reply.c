@@ -289,6 +289,57 @@ static void test_basic(void)
 	T("", "");
 }
 
+/* The enhanced status code rule (RFC 3463) octet by octet: class 2, 4 or 5,
+ * '.', 1 to 3 digits, '.', 1 to 3 digits, then the end or SP. */
+static size_t ref_status(const char *s, size_t len)
+{
+	size_t i = 2, n;
+
+	if (len < 5 || (s[0] != '2' && s[0] != '4' && s[0] != '5') || s[1] != '.') {
+		return 0;
+	}
+	for (n = 0; i + n < len && s[i + n] >= '0' && s[i + n] <= '9'; n++) {
+	}
+	if (n < 1 || n > 3 || i + n >= len || s[i + n] != '.') {
+		return 0;
+	}
+	i += n + 1;
+	for (n = 0; i + n < len && s[i + n] >= '0' && s[i + n] <= '9'; n++) {
+	}
+	if (n < 1 || n > 3 || (i + n < len && s[i + n] != ' ')) {
+		return 0;
+	}
+	return i + n;
+}
+
+/* smtp_status_parse() against ref_status() on every string of up to 7
+ * octets over the octets that matter. */
+static void test_status_all(void)
+{
+	static const char abc[] = "2450.9 x";
+	char buf[7];
+	unsigned long total = 1, k, v;
+	size_t len, i, base = sizeof(abc) - 1;
+	int bad = 0, hits = 0;
+
+	for (len = 0; len <= sizeof(buf); len++) {
+		for (total = 1, i = 0; i < len; i++) {
+			total *= base;
+		}
+		for (k = 0; k < total; k++) {
+			for (v = k, i = 0; i < len; i++, v /= base) {
+				buf[i] = abc[v % base];
+			}
+			if (smtp_status_parse(buf, len) != ref_status(buf, len)) {
+				bad++;
+			}
+			hits += ref_status(buf, len) > 0;
+		}
+	}
+	CHECK_INT(bad, 0);
+	CHECK(hits > 1000);
+}
+
 static void test_status(void)
 {
 	T("250 2.1.5 Ok\r\n", "250|2.1.5|250 2.1.5 Ok|2.1.5 Ok\n");
@@ -726,6 +777,7 @@ int main(void)
 {
 	test_basic();
 	test_status();
+	test_status_all();
 	test_syntax();
 	test_line_limit();
 	test_lines_limit();
