@@ -100,6 +100,8 @@ typedef struct {
 	unsigned char spin_miss[SMTP_CMD__COUNT];
 	unsigned char spin_skip[SMTP_CMD__COUNT];
 	bool in_many;                /* sendMany() is running (its iterable or on_result may call back): not re-entered */
+	struct smtp_sched *sched;    /* send()'s transaction scheduler, made once and bound to the
+	                              * connection of each message (smtp_sched_reset()); freed with the session */
 } php_smtpsock_session;
 
 /* Where a message comes from: a string, or a readable stream. */
@@ -204,12 +206,15 @@ void php_smtpsock_fail_core(php_smtpsock_session *s, const char *verb, int rc);
 /* Send one queued command and wait for its reply; FAILURE unless ev->ok. */
 zend_result php_smtpsock_roundtrip(php_smtpsock_session *s, const char *what, smtp_event_t *ev);
 /* Run one transaction: MAIL, RCPTs, DATA or BDAT, pipelined when offered.
+ * checked: the caller has made sure from and every recipient hold no NUL,
+ * CR, LF, '<' or '>', and the parameters no NUL, CR or LF (SmtpSocket's
+ * argument checks), so they are not scanned again.
  * SUCCESS when the message was accepted for at least one recipient (res
  * filled); FAILURE with s->err when nothing was sent. The session is left
  * ready for the next message. */
 zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
                               HashTable *rcpts, const char *mail_params, const char *rcpt_params,
-                              php_smtpsock_body *body, bool atomic, php_smtpsock_result *res);
+                              php_smtpsock_body *body, bool atomic, bool checked, php_smtpsock_result *res);
 /* Stream a message through DATA (state RCPT or DATA accepted): body, end, final reply. */
 zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *body);
 /* Release a result. */

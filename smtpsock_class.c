@@ -861,7 +861,7 @@ PHP_METHOD(SmtpSocket, send)
 		} ZEND_HASH_FOREACH_END();
 	}
 	r = php_smtpsock_send(s, ZSTR_VAL(from), ZSTR_LEN(from), Z_TYPE(rcpts) == IS_ARRAY ? Z_ARRVAL(rcpts) : rcpt_ht,
-		mp.s ? ZSTR_VAL(mp.s) : NULL, rp.s ? ZSTR_VAL(rp.s) : NULL, &body, atomic, &res);
+		mp.s ? ZSTR_VAL(mp.s) : NULL, rp.s ? ZSTR_VAL(rp.s) : NULL, &body, atomic, true, &res);
 	zval_ptr_dtor(&rcpts);
 	smart_str_free(&mp);
 	smart_str_free(&rp);

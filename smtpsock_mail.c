@@ -828,7 +828,7 @@ static void do_mail(INTERNAL_FUNCTION_PARAMETERS, const char *fname)
 	s = mail_session();
 	/* a connection reused from an earlier call or request is checked, and
 	 * replaced if it had gone, by php_smtpsock_send() itself */
-	r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, false, &res);
+	r = php_smtpsock_send(s, ZSTR_VAL(sender), ZSTR_LEN(sender), Z_ARRVAL(rcpts.list), NULL, NULL, &body, false, false, &res);
 	if (r == FAILURE) {
 		php_error_docref(NULL, E_WARNING, "%s", s->err.message ? ZSTR_VAL(s->err.message) : "sending failed");
 	} else if (zend_hash_num_elements(Z_ARRVAL(res.rejected)) > 0) {

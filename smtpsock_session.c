@@ -11,6 +11,7 @@
 #endif
 
 #include "php_smtpsock.h"
+#include "smtp_core/smtp_sched.h"
 #include "smtpsock_driver.h"
 #include "php_network.h"
 #include "ext/standard/file.h"
@@ -337,6 +338,10 @@ void php_smtpsock_session_free(php_smtpsock_session *s, bool polite)
 		php_smtpsock_quit_quietly(s);
 	}
 	php_smtpsock_session_close(s);
+	if (s->sched) {
+		smtp_sched_free(s->sched);
+		s->sched = NULL;
+	}
 	php_smtpsock_error_clear(&s->err);
 	smtp_reply_free(&s->last);
 	if (s->greeting) {

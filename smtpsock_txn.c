@@ -1,11 +1,14 @@
 /*
  * smtpsock_txn.c: one message. php_smtpsock_send() routes international
- * addresses, declares SIZE/SMTPUTF8/BODY, writes the envelope pipelined (with
- * the liveness RSET in front when php_smtpsock_ensure() asked for it), the
- * body as BDAT chunks or DATA, reads the replies in order into per-recipient
- * results, and runs a transaction once more on a new connection only when
- * the server had gone before it answered any of it. Also the PHP arrays
- * results and replies are given as.
+ * addresses, declares SIZE/SMTPUTF8/BODY, and hands the message to the
+ * core's transaction scheduler (smtp_core/smtp_sched.h), which decides the
+ * commands: the liveness RSET in front when php_smtpsock_ensure() asked for
+ * it, the envelope pipelined, the body as BDAT chunks or DATA, all or nothing
+ * with atomic. This file writes and reads for it, turns its replies into
+ * per-recipient results and errors, and runs a transaction once more on a new
+ * connection only when the server had gone before it answered any of it and
+ * nothing of the message was written. Also SmtpSocket::data()'s body writer,
+ * and the PHP arrays results and replies are given as.
  */
 #ifdef HAVE_CONFIG_H
 # include "config.h"
@@ -20,6 +23,7 @@
 #include "zend_exceptions.h"
 #include "smtp_core/smtp_queueid.h"
 #include "smtp_core/smtp_addr.h"
+#include "smtp_core/smtp_sched.h"
 
 #ifndef PHP_WIN32
 # include <netinet/in.h>
@@ -33,23 +37,22 @@
 #endif
 
 #define BODY_CHUNK  (32 * 1024)     /* message octets encoded per step */
-#define BDAT_CHUNK  (1024 * 1024)   /* most octets of a string message framed per BDAT */
+#define PULL_PIECE  (1024 * 1024)   /* octets read from a stream message at a time (one BDAT chunk each) */
 #define DIRECT_MIN  (64 * 1024)     /* string bodies at least this long may bypass the buffer */
 #define ADDRS_ON_STACK 16           /* recipients a transaction keeps without allocating */
 
-/* Message octets, as DATA content (bdat false: dot-stuffed, line ends made
- * CRLF) or as the open BDAT chunk's (bdat true): long clean runs straight
- * from the caller's buffer (zero-copy), the rest encoded into the output in
- * steps, written once FLUSH_AT has gathered. A failure leaves a message half
- * sent: the session is closed. */
-static zend_result write_octets(php_smtpsock_session *s, const char *p, size_t left, bool bdat)
+/* Message octets as DATA content (dot-stuffed, line ends made CRLF): long
+ * clean runs straight from the caller's buffer (zero-copy), the rest encoded
+ * into the output in steps, written once FLUSH_AT has gathered. A failure
+ * leaves a message half sent: the session is closed. */
+static zend_result write_octets(php_smtpsock_session *s, const char *p, size_t left)
 {
 	int rc;
 
 	while (left) {
 		size_t n = 0;
 		if (left >= DIRECT_MIN) {
-			n = bdat ? smtp_client_chunk_passthrough(s->core, p, left) : smtp_client_body_passthrough(s->core, p, left);
+			n = smtp_client_body_passthrough(s->core, p, left);
 		}
 		if (n > 0) {
 			if (php_smtpsock_flush_then_write(s, p, n) == FAILURE) {
@@ -60,9 +63,9 @@ static zend_result write_octets(php_smtpsock_session *s, const char *p, size_t l
 			continue;
 		}
 		n = left < BODY_CHUNK ? left : BODY_CHUNK;
-		rc = bdat ? smtp_client_chunk_write(s->core, p, n) : smtp_client_body(s->core, p, n);
+		rc = smtp_client_body(s->core, p, n);
 		if (rc != SMTP_OK) {
-			php_smtpsock_fail_core(s, bdat ? "BDAT" : "DATA", rc);
+			php_smtpsock_fail_core(s, "DATA", rc);
 			php_smtpsock_session_close(s);
 			return FAILURE;
 		}
@@ -105,7 +108,7 @@ zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *
 	int i, rc;
 
 	for (i = 0; i < body->nparts; i++) {
-		if (write_octets(s, body->parts[i], body->lens[i], false) == FAILURE) {
+		if (write_octets(s, body->parts[i], body->lens[i]) == FAILURE) {
 			return FAILURE;
 		}
 	}
@@ -121,7 +124,7 @@ zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *
 				php_smtpsock_session_close(s);
 				return FAILURE;
 			}
-			if (write_octets(s, buf, got, false) == FAILURE) {
+			if (write_octets(s, buf, got) == FAILURE) {
 				efree(buf);
 				return FAILURE;
 			}
@@ -136,189 +139,6 @@ zend_result php_smtpsock_write_body(php_smtpsock_session *s, php_smtpsock_body *
 	return php_smtpsock_flush(s);
 }
 
-/* Frame the body as BDAT chunks. The parts (smtp_mail()'s generated
- * headers, the caller's headers, the body) are one stream of octets: a
- * message up to BDAT_CHUNK is one LAST chunk, a longer one is cut into equal
- * chunks of at most BDAT_CHUNK (no small last chunk whose reply would come
- * alone). Each chunk's size is framed up front, so its octets need no copy
- * of their own; nothing is written per chunk, only once FLUSH_AT has
- * gathered and when the caller waits for the replies, so a message of
- * ordinary size goes out with its envelope in one write. With pipelining the
- * chunks follow each other without waiting; otherwise each waits for its 250. */
-static zend_result send_chunk(php_smtpsock_session *s, const smtp_piece_t *pieces, size_t np, bool last,
-                              bool pipe, size_t *sent, smtp_event_t *final_ev, bool *have_final)
-{
-	size_t j;
-	int rc;
-
-	if ((rc = smtp_client_chunk_open(s->core, pieces, np, last)) != SMTP_OK) {
-		php_smtpsock_fail_core(s, "BDAT", rc);
-		return FAILURE;
-	}
-	(*sent)++;
-	for (j = 0; j < np; j++) {
-		if (write_octets(s, pieces[j].data, pieces[j].len, true) == FAILURE) {
-			return FAILURE;
-		}
-	}
-	if (!pipe) {
-		if (php_smtpsock_next_event(s, final_ev) == FAILURE) {
-			return FAILURE;
-		}
-		(*sent)--;
-		if (!final_ev->ok) {
-			php_smtpsock_fail_reply(s, "message refused", final_ev->reply);
-			return FAILURE;
-		}
-		if (final_ev->last) {
-			*have_final = true;
-		}
-	}
-	return SUCCESS;
-}
-
-static zend_result write_bdat(php_smtpsock_session *s, php_smtpsock_body *body, bool pipe,
-                              size_t *sent, smtp_event_t *final_ev, bool *have_final)
-{
-	size_t total = 0, nchunks, k, off = 0;
-	int i, part = 0;
-
-	for (i = 0; i < body->nparts; i++) {
-		total += body->lens[i];
-	}
-	nchunks = total ? (total - 1) / BDAT_CHUNK + 1 : 1;
-	for (k = 0; k < nchunks && !*have_final; k++) {
-		smtp_piece_t pieces[sizeof(body->parts) / sizeof(body->parts[0])];
-		size_t need = total / nchunks + (k < total % nchunks ? 1 : 0), np = 0;
-		int pi = part;
-		size_t po = off;
-
-		/* the chunk's pieces: need octets from where the last chunk ended */
-		while (need > 0 && pi < body->nparts) {
-			size_t take = body->lens[pi] - po < need ? body->lens[pi] - po : need;
-			if (take > 0) {
-				pieces[np].data = body->parts[pi] + po;
-				pieces[np].len = take;
-				np++;
-				need -= take;
-				po += take;
-			}
-			if (po == body->lens[pi]) {
-				pi++;
-				po = 0;
-			}
-		}
-		if (send_chunk(s, pieces, np, k + 1 == nchunks, pipe, sent, final_ev, have_final) == FAILURE) {
-			return FAILURE;
-		}
-		part = pi;
-		off = po;
-	}
-	return SUCCESS;
-}
-
-/* A stream message as BDAT chunks of BDAT_CHUNK octets read one at a time
- * (constant memory whatever the message's size); the parts before the stream
- * go in the first chunk. One octet is read ahead so that the last chunk is
- * known to be the last when it is framed (no empty BDAT 0 LAST). A read error
- * leaves a chunk sequence without LAST: the session is closed, nothing is
- * delivered. */
-static zend_result write_bdat_stream(php_smtpsock_session *s, php_smtpsock_body *body, bool pipe,
-                                     size_t *sent, smtp_event_t *final_ev, bool *have_final)
-{
-	char *buf = emalloc(BDAT_CHUNK + 1);
-	size_t have = 0, got;
-	bool eof = false, first = true;
-	zend_result r = FAILURE;
-
-	while (!*have_final) {
-		smtp_piece_t pieces[sizeof(body->parts) / sizeof(body->parts[0]) + 1];
-		size_t np = 0;
-		int i;
-
-		/* fill the chunk, then read one octet past it to learn whether it is the last */
-		if (!eof) {
-			if (read_stream(s, body->stream, buf + have, BDAT_CHUNK - have, &got, &eof) == FAILURE) {
-				php_smtpsock_session_close(s);
-				goto out;
-			}
-			have += got;
-		}
-		if (!eof && read_stream(s, body->stream, buf + have, 1, &got, &eof) == FAILURE) {
-			php_smtpsock_session_close(s);
-			goto out;
-		}
-		if (first) {
-			for (i = 0; i < body->nparts; i++) {
-				if (body->lens[i]) {
-					pieces[np].data = body->parts[i];
-					pieces[np++].len = body->lens[i];
-				}
-			}
-			first = false;
-		}
-		if (have) {
-			pieces[np].data = buf;
-			pieces[np++].len = have;
-		}
-		if (send_chunk(s, pieces, np, eof, pipe, sent, final_ev, have_final) == FAILURE) {
-			goto out;
-		}
-		if (eof) {
-			break;
-		}
-		/* the octet read ahead starts the next chunk */
-		buf[0] = buf[have];
-		have = 1;
-	}
-	r = SUCCESS;
-out:
-	efree(buf);
-	return r;
-}
-
-/* RSET after a failed transaction so the session is ready for the next one;
- * a failure here only closes the session, the caller's error stands. */
-static void reset_quietly(php_smtpsock_session *s)
-{
-	php_smtpsock_error saved = s->err;
-	bool gone = s->gone;
-	smtp_event_t ev;
-
-	if (!php_smtpsock_session_connected(s)) {
-		return;
-	}
-	memset(&s->err, 0, sizeof(s->err));
-	smtp_client_set_pipelining(s->core, 0);
-	while (smtp_client_pending(s->core) > 0) {
-		if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-			break;
-		}
-	}
-	if (php_smtpsock_session_connected(s) && smtp_client_rset(s->core) == SMTP_OK) {
-		if (php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
-			php_smtpsock_session_close(s);
-		}
-	}
-	php_smtpsock_error_clear(&s->err);
-	s->err = saved;
-	s->gone = gone;
-}
-
-/* The reply to the liveness RSET written in front of a transaction. Any
- * reply shows the server is there (*answered); FAILURE (with s->gone when it
- * was an end of stream, a reset or a 421) when it had left. */
-static zend_result read_check(php_smtpsock_session *s, bool *answered)
-{
-	smtp_event_t ev;
-
-	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-		return FAILURE;
-	}
-	*answered = true;
-	return SUCCESS;
-}
-
 /* A result array, made at its first entry (it starts as the shared empty array). */
 static zval *result_array(zval *zv)
 {
@@ -328,9 +148,9 @@ static zval *result_array(zval *zv)
 	return zv;
 }
 
-static void record_rcpt(php_smtpsock_result *res, zend_string **addrs, const smtp_event_t *ev)
+static void record_rcpt(php_smtpsock_result *res, zend_string **addrs, unsigned index, const smtp_event_t *ev)
 {
-	zend_string *addr = addrs[ev->index];
+	zend_string *addr = addrs[index];
 
 	if (ev->ok) {
 		add_next_index_str(result_array(&res->accepted), zend_string_copy(addr));
@@ -354,40 +174,6 @@ static void set_final(php_smtpsock_result *res, const smtp_reply_t *r)
 }
 
 #define ATOMIC_REFUSED "a recipient was refused; with atomic, nothing was sent"
-
-/* The replies to a pipelined MAIL and its RCPTs, in order. A refused MAIL
- * clears *mail_ok and is the error; refused recipients go to res->rejected.
- * atomic: the first refusal is the error; else it is an error only that no
- * recipient was accepted. */
-static zend_result read_envelope(php_smtpsock_session *s, php_smtpsock_result *res,
-                                 zend_string **addrs, uint32_t n, bool atomic, bool *mail_ok)
-{
-	smtp_event_t ev;
-	uint32_t i;
-
-	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-		return FAILURE;
-	}
-	if (!ev.ok) {
-		*mail_ok = false;
-		php_smtpsock_fail_reply(s, "sender refused", ev.reply);
-	}
-	for (i = 0; i < n; i++) {
-		if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-			return FAILURE;
-		}
-		if (*mail_ok) {
-			record_rcpt(res, addrs, &ev);
-			if (atomic && !ev.ok && !s->err.message) {
-				php_smtpsock_fail_reply(s, ATOMIC_REFUSED, ev.reply);
-			}
-		}
-	}
-	if (*mail_ok && !atomic && zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
-		php_smtpsock_fail_reply(s, "every recipient was refused", &s->last);
-	}
-	return SUCCESS;
-}
 
 static unsigned long long body_size(const php_smtpsock_body *body)
 {
@@ -510,25 +296,197 @@ static zend_result route_address(php_smtpsock_session *s, const char *addr, size
 	}
 }
 
+/* RSET after a failed transaction so the session is ready for the next one;
+ * a failure here only closes the session, the caller's error stands. */
+static void reset_quietly(php_smtpsock_session *s)
+{
+	php_smtpsock_error saved = s->err;
+	bool gone = s->gone;
+	smtp_event_t ev;
+
+	memset(&s->err, 0, sizeof(s->err));
+	smtp_client_set_pipelining(s->core, 0);
+	if (smtp_client_rset(s->core) != SMTP_OK || php_smtpsock_next_event(s, &ev) == FAILURE || !ev.ok) {
+		if (php_smtpsock_session_connected(s)) {
+			php_smtpsock_session_close(s);
+		}
+	}
+	php_smtpsock_error_clear(&s->err);
+	s->err = saved;
+	s->gone = gone;
+}
+
+/* ---- one transaction through the core's scheduler ----------------------- */
+
+/* What the scheduler's reply hook and body source need for one send(). */
+typedef struct {
+	php_smtpsock_session *s;
+	php_smtpsock_result *res;
+	zend_string **addrs;        /* the recipients as given: the result's keys */
+	uint32_t n;
+	bool atomic;
+	bool mail_ok;
+	bool front_answered;        /* the liveness RSET in front had a reply (a 421 never gets here) */
+	bool reset_refused;         /* the RSET after a refusal was refused: the session is closed */
+	/* a stream message, pulled piece by piece */
+	php_smtpsock_body *body;
+	int part;                   /* the next string part */
+	size_t part_off;            /* octets of it already given */
+	char *buf;                  /* the stream's buffer */
+	bool eof;
+} txn_ctx;
+
+/* Each reply, in order, as the scheduler matched it to its command: the
+ * per-recipient results, and the first reply that decided a failure as the
+ * session error (with its wording: "sender refused", "every recipient was
+ * refused", ...). */
+static void txn_reply(void *ud, void *msg_ud, smtp_sched_reply_t what, unsigned index, const smtp_event_t *ev)
+{
+	txn_ctx *t = ud;
+	php_smtpsock_session *s = t->s;
+	const smtp_reply_t *r = ev->reply;
+
+	(void)msg_ud;
+	switch (what) {
+	case SMTP_SCHED_R_FRONT:
+		t->front_answered = true;
+		break;
+	case SMTP_SCHED_R_MAIL:
+		if (!ev->ok) {
+			t->mail_ok = false;
+			php_smtpsock_fail_reply(s, "sender refused", r);
+		}
+		break;
+	case SMTP_SCHED_R_RCPT:
+		if (!t->mail_ok || index >= t->n) {
+			break;
+		}
+		record_rcpt(t->res, t->addrs, index, ev);
+		if (t->atomic && !ev->ok && !s->err.message) {
+			php_smtpsock_fail_reply(s, ATOMIC_REFUSED, r);
+		}
+		if (index + 1 == t->n && !t->atomic && !s->err.message
+		    && zend_hash_num_elements(Z_ARRVAL(t->res->accepted)) == 0) {
+			php_smtpsock_fail_reply(s, "every recipient was refused", r);
+		}
+		break;
+	case SMTP_SCHED_R_DATA:
+		if (!ev->ok && !s->err.message) {
+			php_smtpsock_fail_reply(s, "DATA refused", r);
+		}
+		break;
+	case SMTP_SCHED_R_CHUNK:
+		if (!ev->ok && !s->err.message) {
+			php_smtpsock_fail_reply(s, "message refused", r);
+		}
+		break;
+	case SMTP_SCHED_R_FINAL:
+		if (ev->ok) {
+			if (!t->res->reply) {
+				set_final(t->res, r);
+			}
+		} else if (!s->err.message) {
+			php_smtpsock_fail_reply(s, "message refused", r);
+		}
+		break;
+	case SMTP_SCHED_R_RESET:
+		if (!ev->ok) {
+			t->reset_refused = true;
+		}
+		break;
+	}
+}
+
+/* The scheduler's body source for a stream message (smtp_sched_body_fn):
+ * the string parts before it, then the stream read PULL_PIECE at a time
+ * (constant memory whatever its size). Each piece is one BDAT chunk; the end
+ * is BDAT 0 LAST, or the end of data. A read error: the message ends unsent
+ * (s->err says why). */
+static int txn_pull(void *msg_ud, const char **data, size_t *len)
+{
+	txn_ctx *t = msg_ud;
+	php_smtpsock_body *b = t->body;
+	size_t got;
+
+	while (t->part < b->nparts) {
+		size_t left = b->lens[t->part] - t->part_off;
+		if (left == 0) {
+			t->part++;
+			t->part_off = 0;
+			continue;
+		}
+		*data = b->parts[t->part] + t->part_off;
+		*len = left < PULL_PIECE ? left : PULL_PIECE;
+		t->part_off += *len;
+		return 1;
+	}
+	if (!b->stream || t->eof) {
+		return 0;
+	}
+	if (!t->buf) {
+		t->buf = emalloc(PULL_PIECE);
+	}
+	if (read_stream(t->s, b->stream, t->buf, PULL_PIECE, &got, &t->eof) == FAILURE) {
+		return SMTP_E_ARG;
+	}
+	if (got == 0) {
+		return 0;
+	}
+	*data = t->buf;
+	*len = got;
+	return 1;
+}
+
+/* The scheduler's zero-copy writer (smtp_sched_direct_fn): what is queued,
+ * then data straight from the caller's string; (NULL, 0): what is queued. */
+static int txn_direct(void *ud, const char *data, size_t len)
+{
+	php_smtpsock_session *s = ud;
+
+	if ((data ? php_smtpsock_flush_then_write(s, data, len) : php_smtpsock_flush(s)) == FAILURE) {
+		return SMTP_E_CLOSED;
+	}
+	return SMTP_OK;
+}
+
+/* Which verb a message the scheduler refused to write (SMTP_SCHED_LOCAL from
+ * its checks) would have failed at: MAIL for the sender or its parameters. */
+static const char *local_verb(const smtp_sched_msg_t *m)
+{
+	if (memchr(m->from, '\r', m->from_len) || memchr(m->from, '\n', m->from_len) || memchr(m->from, '<', m->from_len)
+	    || memchr(m->from, '>', m->from_len) || memchr(m->from, '\0', m->from_len)
+	    || memchr(m->mail_params, '\r', m->mail_params_len) || memchr(m->mail_params, '\n', m->mail_params_len)
+	    || 11 + m->from_len + 1 + (m->mail_params_len ? 1 + m->mail_params_len : 0) + 2 > SMTP_MAX_CMD_LINE) {
+		return "MAIL";
+	}
+	return "RCPT";
+}
+
 zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
                               HashTable *rcpts, const char *mail_params, const char *rcpt_params,
-                              php_smtpsock_body *body, bool atomic, php_smtpsock_result *res)
+                              php_smtpsock_body *body, bool atomic, bool checked, php_smtpsock_result *res)
 {
 	const smtp_caps_t *caps;
 	smtp_event_t ev;
 	/* the recipients and their wire forms: on the stack for up to
 	 * ADDRS_ON_STACK of them, else allocated */
 	zend_string *addrs_stack[ADDRS_ON_STACK], *wire_stack[ADDRS_ON_STACK];
+	smtp_sched_rcpt_t rl_stack[ADDRS_ON_STACK];
 	zend_string **addrs, **wire = NULL, *wire_from = NULL;
+	smtp_sched_rcpt_t *rl = NULL;
 	uint32_t slots;
 	zval *zv;
 	smart_str mparams = {0};
 	uint32_t n = 0, i;
-	bool pipe, chunk, mail_ok = true, have_final = false, utf8 = false, smtputf8;
-	bool reused, check, rset_answered = false, replayed = false, content = false;
+	bool pipe, chunk, utf8 = false, smtputf8, lost;
+	bool reused, check, replayed = false;
 	unsigned long replies_at_start, attached;
-	size_t bdat_pending = 0;
 	int rc;
+	smtp_sched_t *sched = NULL;
+	smtp_sched_msg_t m;
+	smtp_sched_outcome_t out;
+	smtp_piece_t pieces[sizeof(body->parts) / sizeof(body->parts[0])];
+	txn_ctx t;
 	zend_result result = FAILURE;
 	const char *given_from = from;
 	size_t given_from_len = from_len;
@@ -542,6 +500,8 @@ again:
 	res->queue_id = NULL;
 	php_smtpsock_error_clear(&s->err);
 	s->gone = false;
+	memset(&t, 0, sizeof(t));
+	out.cls = SMTP_SCHED_LOCAL;
 
 	reused = php_smtpsock_session_connected(s);
 	attached = s->attached;
@@ -568,10 +528,12 @@ again:
 	if (slots <= ADDRS_ON_STACK) {
 		addrs = addrs_stack;
 		wire = wire_stack;
+		rl = rl_stack;
 		memset(wire, 0, slots * sizeof(*wire));
 	} else {
 		addrs = safe_emalloc(slots, sizeof(*addrs), 0);
 		wire = ecalloc(slots, sizeof(*wire));
+		rl = safe_emalloc(slots, sizeof(*rl), 0);
 	}
 	ZEND_HASH_FOREACH_VAL(rcpts, zv) {
 		addrs[n] = Z_STR_P(zv);
@@ -621,137 +583,157 @@ again:
 	}
 	smart_str_0(&mparams);
 
-	smtp_client_set_pipelining(s->core, pipe);
-	if (check && (rc = smtp_client_rset(s->core)) != SMTP_OK) {
-		/* the liveness check, written in front of the transaction */
-		php_smtpsock_fail_core(s, "RSET", rc);
-		goto done;
-	}
-	rc = smtp_client_mail(s->core, from, from_len, mparams.s ? ZSTR_VAL(mparams.s) : "",
-		mparams.s ? ZSTR_LEN(mparams.s) : 0);
-	if (rc != SMTP_OK) {
-		php_smtpsock_fail_core(s, "MAIL", rc);
-		goto done;
-	}
-	if (!pipe) {
-		if (php_smtpsock_roundtrip(s, "sender refused", &ev) == FAILURE) {
-			goto fail_reset;
-		}
-	}
+	/* the message, as the core's scheduler takes it: it decides the order of
+	 * the commands (the liveness RSET in front, MAIL, RCPTs, BDAT or DATA,
+	 * pipelined or one at a time, all or nothing with atomic) and how the
+	 * message ended; this loop only writes and reads for it */
+	t.s = s;
+	t.res = res;
+	t.addrs = addrs;
+	t.n = n;
+	t.atomic = atomic;
+	t.mail_ok = true;
+	t.body = body;
+	memset(&m, 0, sizeof(m));
+	m.from = from;
+	m.from_len = from_len;
+	m.mail_params = mparams.s ? ZSTR_VAL(mparams.s) : "";
+	m.mail_params_len = mparams.s ? ZSTR_LEN(mparams.s) : 0;
 	for (i = 0; i < n; i++) {
 		zend_string *to = wire[i] ? wire[i] : addrs[i];
-		rc = smtp_client_rcpt(s->core, ZSTR_VAL(to), ZSTR_LEN(to),
-			rcpt_params ? rcpt_params : "", rcpt_params ? strlen(rcpt_params) : 0);
-		if (rc != SMTP_OK) {
-			php_smtpsock_fail_core(s, "RCPT", rc);
-			goto fail_reset;
-		}
-		if (!pipe) {
-			if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-				goto done;
-			}
-			record_rcpt(res, addrs, &ev);
-			if (atomic && !ev.ok && !s->err.message) {
-				php_smtpsock_fail_reply(s, ATOMIC_REFUSED, ev.reply);
-			}
-		}
+		rl[i].addr = ZSTR_VAL(to);
+		rl[i].len = ZSTR_LEN(to);
+		rl[i].params = rcpt_params ? rcpt_params : "";
+		rl[i].params_len = rcpt_params ? strlen(rcpt_params) : 0;
 	}
-	if (!pipe && atomic && zend_hash_num_elements(Z_ARRVAL(res->rejected)) > 0) {
-		goto fail_reset;
-	}
-	if (!pipe && zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
-		php_smtpsock_fail_reply(s, "every recipient was refused", &s->last);
-		goto fail_reset;
-	}
-	if (pipe && atomic) {
-		/* all or nothing: every envelope reply before any of the message */
-		if (php_smtpsock_flush(s) == FAILURE || (check && read_check(s, &rset_answered) == FAILURE)
-				|| read_envelope(s, res, addrs, n, true, &mail_ok) == FAILURE) {
-			goto done;
-		}
-		if (!mail_ok || zend_hash_num_elements(Z_ARRVAL(res->rejected)) > 0) {
-			goto fail_reset;
-		}
-	}
-	if (chunk) {
-		/* BDAT goes out with the envelope when pipelining: from here on the
-		 * server may have the whole message */
-		content = true;
-		if ((body->stream ? write_bdat_stream : write_bdat)(s, body, pipe, &bdat_pending, &ev, &have_final) == FAILURE) {
-			goto fail_reset;
-		}
-	} else if ((rc = smtp_client_data(s->core)) != SMTP_OK) {
-		php_smtpsock_fail_core(s, "DATA", rc);
-		goto fail_reset;
-	}
-	if (pipe && !atomic) {
-		if ((check && read_check(s, &rset_answered) == FAILURE)
-				|| read_envelope(s, res, addrs, n, false, &mail_ok) == FAILURE) {
-			goto done;
-		}
-	}
-	if (chunk) {
-		bool failed = false;
-		while (bdat_pending > 0) {
-			if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-				goto done;
-			}
-			bdat_pending--;
-			if (!ev.ok && !failed && mail_ok && zend_hash_num_elements(Z_ARRVAL(res->accepted)) > 0) {
-				php_smtpsock_fail_reply(s, "message refused", ev.reply);
-			}
-			failed = failed || !ev.ok;
-			if (ev.last) {
-				have_final = true;
+	m.rcpts = rl;
+	m.nrcpt = n;
+	if (body->stream) {
+		/* read piece by piece: constant memory whatever the stream's size */
+		m.body_fn = txn_pull;
+	} else {
+		size_t np = 0;
+		for (i = 0; i < (uint32_t)body->nparts; i++) {
+			if (body->lens[i]) {
+				pieces[np].data = body->parts[i];
+				pieces[np++].len = body->lens[i];
 			}
 		}
-		if (failed || !have_final || !mail_ok || zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
-			if (!s->err.message) {
-				php_smtpsock_fail_reply(s, "message refused", &s->last);
-			}
-			if (php_smtpsock_session_connected(s) && smtp_client_state(s->core) != SMTP_ST_READY) {
-				goto fail_reset;
-			}
-			goto done;
-		}
-		set_final(res, &s->last);
-		result = SUCCESS;
-		goto done;
+		m.body = pieces;
+		m.nbody = np;
 	}
-	/* DATA */
-	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-		goto done;
-	}
-	if (!mail_ok || zend_hash_num_elements(Z_ARRVAL(res->accepted)) == 0) {
-		if (ev.ok) {
-			/* 354 with nobody to deliver to: end an empty message at once */
-			if (smtp_client_body_end(s->core) != SMTP_OK || php_smtpsock_next_event(s, &ev) == FAILURE) {
-				goto done;
-			}
-		}
-		goto fail_reset;
-	}
-	if (!ev.ok) {
-		php_smtpsock_fail_reply(s, "DATA refused", ev.reply);
-		goto fail_reset;
-	}
-	if (php_smtpsock_write_body(s, body) == FAILURE) {
-		goto done;
-	}
-	if (php_smtpsock_next_event(s, &ev) == FAILURE) {
-		goto done;
-	}
-	if (!ev.ok) {
-		php_smtpsock_fail_reply(s, "message refused", ev.reply);
-		goto done;
-	}
-	set_final(res, ev.reply);
-	result = SUCCESS;
-	goto done;
+	m.atomic = atomic;
+	m.checked = checked;
+	m.liveness = check;
+	m.ud = &t;
 
-fail_reset:
-	reset_quietly(s);
+	/* one scheduler per session, bound to this connection, reused message after message */
+	if (s->sched) {
+		smtp_sched_reset(s->sched, s->core, 1, pipe, chunk);
+	} else if (!(s->sched = smtp_sched_new(s->core, 1, pipe, chunk))) {
+		php_smtpsock_fail(s, "out of memory");
+		goto done;
+	}
+	sched = s->sched;
+	smtp_sched_set_reply_fn(sched, txn_reply, &t);
+	smtp_sched_set_direct_fn(sched, txn_direct, s, DIRECT_MIN);
+	lost = false;
+	rc = smtp_sched_submit(sched, &m);
+	while (rc == SMTP_OK) {
+		smtp_sched_step_t step = smtp_sched_step(sched);
+
+		if (step == SMTP_SCHED_STEP_READ) {
+			/* next_event() writes what is queued first */
+			if (php_smtpsock_next_event(s, &ev) == FAILURE) {
+				lost = true;
+				break;
+			}
+			rc = smtp_sched_event(sched, &ev);
+		} else if (step == SMTP_SCHED_STEP_WRITE) {
+			/* more of a stream: write what is queued, then pull more */
+			if (php_smtpsock_flush(s) == FAILURE) {
+				lost = true;
+				break;
+			}
+			rc = smtp_sched_pump(sched);
+		} else if (step == SMTP_SCHED_STEP_POP && smtp_sched_pop(sched, &out)) {
+			break;
+		} else {
+			/* nothing to write, nothing to read, no outcome: cannot happen */
+			rc = SMTP_E_STATE;
+		}
+	}
+	if (rc != SMTP_OK || lost) {
+		/* the connection cannot go on: the I/O layer said why (and closed
+		 * it), or the scheduler did */
+		if (!lost) {
+			if (rc == SMTP_E_ABORTED) {
+				/* the stream failed in the middle of DATA: read_stream() said why;
+				 * the end of data is never written, so nothing is delivered */
+			} else if (rc == SMTP_E_UNEXPECTED) {
+				php_smtpsock_fail(s, "unexpected reply from %s", s->host ? ZSTR_VAL(s->host) : "the server");
+			} else if (rc != SMTP_E_CLOSED || !s->err.message) {
+				php_smtpsock_fail_core(s, "MAIL", rc);
+			}
+		}
+		smtp_sched_lost(sched);
+		if (!smtp_sched_pop(sched, &out)) {
+			out.cls = SMTP_SCHED_MAYBE;
+		}
+		if (php_smtpsock_session_connected(s)) {
+			php_smtpsock_session_close(s);
+		}
+	}
+	switch (out.cls) {
+	case SMTP_SCHED_ACCEPTED:
+		result = SUCCESS;
+		break;
+	case SMTP_SCHED_REFUSED:
+		if (!s->err.message) {
+			php_smtpsock_fail_reply(s, "message refused", &s->last);
+		}
+		break;
+	case SMTP_SCHED_LOCAL:
+		if (!s->err.message) {
+			php_smtpsock_fail_core(s, local_verb(&m), out.rc);
+		}
+		break;
+	default:
+		/* REPLAY, MAYBE: the connection was lost; s->err says how */
+		if (!s->err.message) {
+			php_smtpsock_fail(s, "connection lost");
+		}
+		break;
+	}
+	if (result == FAILURE && res->reply) {
+		zend_string_release(res->reply);
+		res->reply = NULL;
+		if (res->queue_id) {
+			zend_string_release(res->queue_id);
+			res->queue_id = NULL;
+		}
+	}
+	if (php_smtpsock_session_connected(s) && t.reset_refused) {
+		/* the server refused to drop the transaction */
+		php_smtpsock_session_close(s);
+	} else if (php_smtpsock_session_connected(s)
+	           && (smtp_sched_holds_transaction(sched) || smtp_client_state(s->core) != SMTP_ST_READY)) {
+		/* the server may still hold the failed transaction: RSET now, so
+		 * that the next MAIL (ours or the caller's verbs) is not nested */
+		reset_quietly(s);
+	}
+
 done:
+	if (sched) {
+		/* kept for the next message; forget the hooks into this call's frame */
+		smtp_sched_set_reply_fn(sched, NULL, NULL);
+		smtp_sched_set_direct_fn(sched, NULL, NULL, 0);
+		sched = NULL;
+	}
+	if (t.buf) {
+		efree(t.buf);
+		t.buf = NULL;
+	}
 	if (php_smtpsock_session_connected(s)) {
 		smtp_client_set_pipelining(s->core, 0);
 	}
@@ -766,25 +748,22 @@ done:
 	if (addrs != addrs_stack) {
 		efree(wire);
 		efree(addrs);
+		efree(rl);
 	}
 	smart_str_free(&mparams);
 	n = 0;
 	wire = addrs = NULL;
+	rl = NULL;
 	wire_from = NULL;
 	if (result == FAILURE && !replayed && s->gone && !php_smtpsock_session_connected(s)
-			&& (check ? !rset_answered : reused && s->replies == replies_at_start && !content)) {
+			&& out.cls == SMTP_SCHED_REPLAY
+			&& (check ? !t.front_answered : reused && s->replies == replies_at_start)) {
 		/* The reused connection had gone before the server answered anything
 		 * of this transaction (the RSET in front, or MAIL when not
-		 * pipelining, got an end of stream, a reset or a 421): nothing of it
-		 * was accepted. Once more on a new connection; never a third time.
-		 * Without the RSET in front, only when none of the message had been
-		 * written: a server that took a whole message and went before its
-		 * reply may have delivered it. */
+		 * pipelining, got an end of stream, a reset or a 421), and none of
+		 * the message had been written: nothing of it was accepted. Once more
+		 * on a new connection; never a third time. */
 		replayed = true;
-		check = rset_answered = content = false;
-		mail_ok = true;
-		have_final = utf8 = false;
-		bdat_pending = 0;
 		php_smtpsock_result_dtor(res);
 		goto again;
 	}

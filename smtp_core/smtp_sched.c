@@ -58,39 +58,49 @@ struct smtp_sched {
 	size_t cur;                   /* ring offset from head of the message being written, count when none */
 	smtp_sched_reply_fn fn;
 	void *fn_ud;
+	smtp_sched_direct_fn direct;  /* zero-copy writer, or NULL */
+	void *direct_ud;
+	size_t direct_min;
 };
 
+/* The ring's capacity is a power of two (8, doubled as it grows). */
 static ent_t *ent_at(smtp_sched_t *s, size_t i)
 {
-	return &s->ring[(s->head + i) % s->cap];
+	return &s->ring[(s->head + i) & (s->cap - 1)];
 }
 
-smtp_sched_t *smtp_sched_new(smtp_client_t *c, unsigned window, int pipelining, int chunking)
+void smtp_sched_reset(smtp_sched_t *s, smtp_client_t *c, unsigned window, int pipelining, int chunking)
 {
-	smtp_sched_t *s;
+	ent_t *ring = s->ring;
+	size_t cap = s->cap;
 
-	if (window < 1) {
+	if (window < 1 || !pipelining) {
 		window = 1;
-	}
-	if (!pipelining) {
-		window = 1;
-	}
-	s = smtp_malloc(sizeof(*s));
-	if (!s) {
-		return NULL;
 	}
 	memset(s, 0, sizeof(*s));
+	s->ring = ring;
+	s->cap = cap;
 	s->c = c;
 	s->window = window;
 	s->pipelining = pipelining != 0;
 	s->chunking = chunking != 0;
+	smtp_client_set_pipelining(c, s->pipelining);
+}
+
+smtp_sched_t *smtp_sched_new(smtp_client_t *c, unsigned window, int pipelining, int chunking)
+{
+	smtp_sched_t *s = smtp_malloc(sizeof(*s));
+
+	if (!s) {
+		return NULL;
+	}
 	s->cap = 8;
 	s->ring = smtp_malloc(s->cap * sizeof(*s->ring));
 	if (!s->ring) {
 		smtp_free(s);
 		return NULL;
 	}
-	smtp_client_set_pipelining(c, s->pipelining);
+	smtp_sched_reset(s, c, window, pipelining, chunking);
 	return s;
 }
 
@@ -109,7 +119,15 @@ void smtp_sched_set_reply_fn(smtp_sched_t *s, smtp_sched_reply_fn fn, void *ud)
 	s->fn_ud = ud;
 }
 
+void smtp_sched_set_direct_fn(smtp_sched_t *s, smtp_sched_direct_fn fn, void *ud, size_t min)
+{
+	s->direct = fn;
+	s->direct_ud = ud;
+	s->direct_min = min ? min : 1;
+}
+
 int smtp_sched_is_lost(const smtp_sched_t *s) { return s->lost; }
+int smtp_sched_holds_transaction(const smtp_sched_t *s) { return !s->lost && s->dirty; }
 size_t smtp_sched_in_flight(const smtp_sched_t *s) { return s->count; }
 
 int smtp_sched_waiting(const smtp_sched_t *s)
@@ -136,7 +154,7 @@ static int check_msg(const smtp_sched_msg_t *m)
 	    || !m->rcpts || (m->nbody && !m->body)) {
 		return SMTP_E_ARG;
 	}
-	if (!smtp_arg_clean(m->from, m->from_len, 1) || !smtp_arg_clean(m->mail_params, m->mail_params_len, 0)) {
+	if (!m->checked && (!smtp_arg_clean(m->from, m->from_len, 1) || !smtp_arg_clean(m->mail_params, m->mail_params_len, 0))) {
 		return SMTP_E_ARG;
 	}
 	if (m->from_len > SMTP_MAX_CMD_LINE || m->mail_params_len > SMTP_MAX_CMD_LINE
@@ -146,7 +164,7 @@ static int check_msg(const smtp_sched_msg_t *m)
 	for (i = 0; i < m->nrcpt; i++) {
 		const smtp_sched_rcpt_t *r = &m->rcpts[i];
 		if (r->len == 0 || !r->addr || (r->params_len && !r->params)
-		    || !smtp_arg_clean(r->addr, r->len, 1) || !smtp_arg_clean(r->params, r->params_len, 0)) {
+		    || (!m->checked && (!smtp_arg_clean(r->addr, r->len, 1) || !smtp_arg_clean(r->params, r->params_len, 0)))) {
 			return SMTP_E_ARG;
 		}
 		if (r->len > SMTP_MAX_CMD_LINE || r->params_len > SMTP_MAX_CMD_LINE
@@ -223,6 +241,43 @@ static int write_reset(smtp_sched_t *s, ent_t *e)
 	return SMTP_OK;
 }
 
+/* Octets of a piece of the open BDAT chunk (bdat) or of the DATA content:
+ * runs the client would pass unchanged go to the zero-copy writer, the rest
+ * is encoded into the output. */
+static int write_piece(smtp_sched_t *s, const char *p, size_t len, int bdat)
+{
+	const char *q;
+	int rc;
+
+	while (len > 0) {
+		size_t n = 0;
+
+		if (s->direct && len >= s->direct_min) {
+			n = bdat ? smtp_client_chunk_passthrough(s->c, p, len) : smtp_client_body_passthrough(s->c, p, len);
+		}
+		if (n > 0) {
+			if ((rc = s->direct(s->direct_ud, p, n)) != SMTP_OK) {
+				return rc;
+			}
+		} else {
+			/* up to the next run worth passing through (or all of it) */
+			n = s->direct && len > SMTP_SCHED_OUT_MAX ? SMTP_SCHED_OUT_MAX : len;
+			rc = bdat ? smtp_client_chunk_write(s->c, p, n) : smtp_client_body(s->c, p, n);
+			if (rc != SMTP_OK) {
+				return rc;
+			}
+			/* with a writer, the output is written as it fills (bounded memory) */
+			if (s->direct && len > n && smtp_client_output(s->c, &q) >= SMTP_SCHED_OUT_MAX
+			    && (rc = s->direct(s->direct_ud, NULL, 0)) != SMTP_OK) {
+				return rc;
+			}
+		}
+		p += n;
+		len -= n;
+	}
+	return SMTP_OK;
+}
+
 static int write_content(smtp_sched_t *s, ent_t *e)
 {
 	int rc;
@@ -241,7 +296,7 @@ static int write_content(smtp_sched_t *s, ent_t *e)
 		e->content = 1;
 		e->owed++;
 		for (i = 0; i < e->m.nbody; i++) {
-			if (e->m.body[i].len && (rc = smtp_client_chunk_write(s->c, e->m.body[i].data, e->m.body[i].len)) != SMTP_OK) {
+			if (e->m.body[i].len && (rc = write_piece(s, e->m.body[i].data, e->m.body[i].len, 1)) != SMTP_OK) {
 				return rc;
 			}
 		}
@@ -273,7 +328,7 @@ static int write_body(smtp_sched_t *s, ent_t *e)
 
 		e->content = 1;
 		for (i = 0; i < e->m.nbody; i++) {
-			if (e->m.body[i].len && (rc = smtp_client_body(s->c, e->m.body[i].data, e->m.body[i].len)) != SMTP_OK) {
+			if (e->m.body[i].len && (rc = write_piece(s, e->m.body[i].data, e->m.body[i].len, 0)) != SMTP_OK) {
 				return rc;
 			}
 		}
@@ -383,6 +438,37 @@ static int pull(smtp_sched_t *s, ent_t *e)
 	}
 }
 
+/* With pipelining: [RSET] MAIL and every RCPT of e, one after another. */
+static int write_envelope(smtp_sched_t *s, ent_t *e)
+{
+	unsigned i;
+	int rc;
+
+	if (e->m.liveness || s->dirty) {
+		if ((rc = smtp_client_rset(s->c)) != SMTP_OK) {
+			return rc;
+		}
+		e->front = 1;
+		e->owed++;
+	}
+	if ((rc = smtp_client_mail(s->c, e->m.from, e->m.from_len, e->m.mail_params, e->m.mail_params_len)) != SMTP_OK) {
+		return rc;
+	}
+	e->owed++;
+	s->dirty = 1;
+	s->dirty_seq = e->seq;
+	for (i = 0; i < e->m.nrcpt; i++) {
+		const smtp_sched_rcpt_t *r = &e->m.rcpts[i];
+		if ((rc = smtp_client_rcpt(s->c, r->addr, r->len, r->params, r->params_len)) != SMTP_OK) {
+			return rc;
+		}
+		e->next_rcpt++;
+		e->owed++;
+	}
+	e->stage = ST_ENVELOPE;
+	return SMTP_OK;
+}
+
 /* Write what may be written of the current message. SMTP_OK, or a core
  * error after which the connection cannot be trusted. */
 static int pump(smtp_sched_t *s)
@@ -395,6 +481,13 @@ static int pump(smtp_sched_t *s)
 		e = ent_at(s, s->cur);
 		switch (e->stage) {
 		case ST_NEW:
+			if (s->pipelining && !e->m.atomic && !e->front) {
+				/* the whole envelope at once: nothing in it waits for a reply */
+				if ((rc = write_envelope(s, e)) != SMTP_OK) {
+					return rc;
+				}
+				break;
+			}
 			if ((e->m.liveness || s->dirty) && !e->front) {
 				if (!can_write(s)) {
 					return SMTP_OK;
@@ -494,7 +587,7 @@ int smtp_sched_wants_write(const smtp_sched_t *s)
 	if (s->lost || !s->c || s->cur >= s->count) {
 		return 0;
 	}
-	e = &s->ring[(s->head + s->cur) % s->cap];
+	e = &s->ring[(s->head + s->cur) & (s->cap - 1)];
 	/* more of a pulled body, and nothing but the driver's writing holds it back */
 	return e->stage == ST_PULL && (e->pull_data || e->chunk_failed || can_write(s));
 }
@@ -590,10 +683,15 @@ int smtp_sched_event(smtp_sched_t *s, const smtp_event_t *ev)
 		/* unsolicited: only a 421 is, and it ends the connection */
 		return SMTP_E_CLOSED;
 	}
-	for (i = 0; i < s->count; i++) {
-		if (ent_at(s, i)->owed > 0) {
-			e = ent_at(s, i);
-			break;
+	/* the oldest message that still owes replies: nearly always the head */
+	if (s->count > 0 && s->ring[s->head].owed > 0) {
+		e = &s->ring[s->head];
+	} else {
+		for (i = 1; i < s->count; i++) {
+			if (ent_at(s, i)->owed > 0) {
+				e = ent_at(s, i);
+				break;
+			}
 		}
 	}
 	if (!e) {
@@ -683,7 +781,11 @@ int smtp_sched_event(smtp_sched_t *s, const smtp_event_t *ev)
 	if (ev->closing) {
 		return SMTP_E_CLOSED;
 	}
-	return pump(s);
+	/* a message waiting for its 354 cannot move on before it */
+	if (s->cur < s->count && ent_at(s, s->cur)->stage != ST_DATA) {
+		return pump(s);
+	}
+	return SMTP_OK;
 }
 
 int smtp_sched_feed(smtp_sched_t *s, const char *data, size_t len, size_t *consumed)
@@ -754,6 +856,30 @@ void smtp_sched_lost(smtp_sched_t *s)
 	s->cur = s->count;
 }
 
+smtp_sched_step_t smtp_sched_step(const smtp_sched_t *s)
+{
+	const ent_t *e;
+
+	if (s->count == 0 || s->lost || !s->c) {
+		return SMTP_SCHED_STEP_IDLE;
+	}
+	if (s->cur < s->count) {
+		/* as smtp_sched_wants_write() */
+		e = &s->ring[(s->head + s->cur) & (s->cap - 1)];
+		if (e->stage == ST_PULL && (e->pull_data || e->chunk_failed || can_write(s))) {
+			return SMTP_SCHED_STEP_WRITE;
+		}
+	}
+	if (smtp_client_pending(s->c) > 0) {
+		return SMTP_SCHED_STEP_READ;
+	}
+	e = &s->ring[s->head];
+	if (e->decided && e->owed == 0 && e->stage == ST_WRITTEN) {
+		return SMTP_SCHED_STEP_POP;
+	}
+	return SMTP_SCHED_STEP_IDLE;
+}
+
 int smtp_sched_pop(smtp_sched_t *s, smtp_sched_outcome_t *out)
 {
 	ent_t *e;
@@ -771,7 +897,7 @@ int smtp_sched_pop(smtp_sched_t *s, smtp_sched_outcome_t *out)
 	out->rc = e->rc;
 	out->rcpt_accepted = e->rcpt_ok;
 	out->content_written = e->content;
-	s->head = (s->head + 1) % s->cap;
+	s->head = (s->head + 1) & (s->cap - 1);
 	s->count--;
 	if (s->cur > 0) {
 		s->cur--;

@@ -79,6 +79,9 @@ typedef struct {
 	size_t nbody;
 	smtp_sched_body_fn body_fn;  /* when set: the content is pulled through it (body, nbody unused) */
 	int atomic;                  /* every envelope reply before the content; any refusal: RSET, nothing sent */
+	int checked;                 /* the driver has made sure that from, mail_params and every recipient and
+	                              * its parameters hold no NUL, CR or LF (nor '<', '>' in an address):
+	                              * submit does not scan them again (lengths are still checked) */
 	int liveness;                /* RSET in front, whose end of stream / 421 means the server was gone */
 	void *ud;                    /* the driver's tag, given back with every reply and the outcome */
 } smtp_sched_msg_t;
@@ -138,10 +141,30 @@ typedef struct smtp_sched smtp_sched_t;
  * them (the driver has checked the server offers them and they are wanted).
  * Sets the client's pipelining switch. NULL when out of memory. */
 smtp_sched_t *smtp_sched_new(smtp_client_t *c, unsigned window, int pipelining, int chunking);
+/* Make s as smtp_sched_new(c, window, pipelining, chunking) would, keeping
+ * its memory (a driver that sends one message at a time reuses one
+ * scheduler for every message of a connection). Messages not popped and the
+ * hooks are forgotten. */
+void smtp_sched_reset(smtp_sched_t *s, smtp_client_t *c, unsigned window, int pipelining, int chunking);
 /* Free the scheduler (not the client). Messages not popped are forgotten. */
 void smtp_sched_free(smtp_sched_t *s);
 /* Install the reply hook (NULL to remove). */
 void smtp_sched_set_reply_fn(smtp_sched_t *s, smtp_sched_reply_fn fn, void *ud);
+
+/*
+ * Zero-copy (optional): a run of a message's content that goes on the wire
+ * unchanged (no dot to stuff, no bare line end to mend) need not be copied
+ * into the client's output. With a writer installed, the scheduler hands
+ * every such run of at least min octets of a message given in pieces (not a
+ * pulled one) to it: the writer writes the client's output queued so far,
+ * then the run, before anything queued later; called with (NULL, 0) it
+ * writes the queued output only (the scheduler does so while it encodes a
+ * long piece, so the output stays near SMTP_SCHED_OUT_MAX). It returns SMTP_OK, or a
+ * negative SMTP_E_* when the write failed (the scheduler returns that rc: the
+ * connection is lost). Without a writer every octet is copied.
+ */
+typedef int (*smtp_sched_direct_fn)(void *ud, const char *data, size_t len);
+void smtp_sched_set_direct_fn(smtp_sched_t *s, smtp_sched_direct_fn fn, void *ud, size_t min);
 
 /* 1 when a message may be submitted now: the window has room, the previous
  * message is written out (up to its content; with DATA, after its 354), no
@@ -174,6 +197,10 @@ int smtp_sched_feed(smtp_sched_t *s, const char *data, size_t len, size_t *consu
 void smtp_sched_lost(smtp_sched_t *s);
 /* 1 after smtp_sched_lost(). */
 int smtp_sched_is_lost(const smtp_sched_t *s);
+/* 1 when the server may still hold a transaction of this connection (a MAIL
+ * whose transaction did not end in a success and was not reset): a MAIL
+ * written now, other than through this scheduler, needs an RSET first. */
+int smtp_sched_holds_transaction(const smtp_sched_t *s);
 /* Messages submitted and not yet popped. */
 size_t smtp_sched_in_flight(const smtp_sched_t *s);
 /* 1 when progress needs a reply from the server (replies are outstanding). */
@@ -190,6 +217,18 @@ int smtp_sched_wants_write(const smtp_sched_t *s);
  * SMTP_E_* from the client (then call smtp_sched_lost()). smtp_sched_event()
  * and smtp_sched_submit() return the same. */
 int smtp_sched_pump(smtp_sched_t *s);
+/* What the driver does next for the messages in flight, in this order:
+ * SMTP_SCHED_STEP_WRITE (a pulled body wants more: write the output, then
+ * smtp_sched_pump()), SMTP_SCHED_STEP_READ (write the output, read a reply
+ * for smtp_sched_event()), SMTP_SCHED_STEP_POP (an outcome is ready),
+ * SMTP_SCHED_STEP_IDLE (nothing in flight, or lost). */
+typedef enum {
+	SMTP_SCHED_STEP_IDLE = 0,
+	SMTP_SCHED_STEP_WRITE,
+	SMTP_SCHED_STEP_READ,
+	SMTP_SCHED_STEP_POP
+} smtp_sched_step_t;
+smtp_sched_step_t smtp_sched_step(const smtp_sched_t *s);
 /* The oldest message's outcome once it is known: 1 with *out filled (the
  * message is forgotten), 0 when none is ready. Outcomes come in submission
  * order. */

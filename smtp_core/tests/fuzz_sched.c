@@ -9,7 +9,10 @@
  * bytes, and at their end (or on any error) declares the connection lost.
  * Invariants: no crash, leak or UB; every message submitted comes out
  * exactly once, in order; SMTP_SCHED_MAYBE only with content written;
- * SMTP_SCHED_REPLAY with content written only behind a liveness RSET.
+ * SMTP_SCHED_REPLAY with content written only behind a liveness RSET;
+ * smtp_sched_step() says POP only when an outcome is there. With octet 1's
+ * top bit the zero-copy writer is installed (it drains the client's output,
+ * then takes the run, as a driver's would), its minimum run from bit 6.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +50,23 @@ static int pull_fn(void *msg_ud, const char **data, size_t *len)
 	*len = strlen(pulled[f->at]);
 	f->at++;
 	return 1;
+}
+
+/* The zero-copy writer: what the client queued goes first, then the run. */
+static int direct_fn(void *ud, const char *data, size_t len)
+{
+	smtp_client_t *c = ud;
+	const char *p;
+	size_t n;
+
+	while ((n = smtp_client_output(c, &p)) > 0) {
+		smtp_client_output_consumed(c, n);
+	}
+	if (len > 0 && (!data || data[len - 1] != '\n')) {
+		/* a run that goes out unchanged is whole lines */
+		abort();
+	}
+	return SMTP_OK;
 }
 
 static void build(fmsg *f, uint8_t d, size_t idx)
@@ -118,8 +138,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(msgs);
 		return 0;
 	}
+	if (data[1] & 0x80) {
+		smtp_sched_set_direct_fn(s, direct_fn, c, (data[1] & 0x40) ? 4 : 1);
+	}
 	for (;;) {
 		size_t before = popped + next;
+
+		size_t popped_before = popped;
+		int want_pop = smtp_sched_step(s) == SMTP_SCHED_STEP_POP;
 
 		while (smtp_sched_pop(s, &o)) {
 			if (((fmsg *)o.ud)->idx != popped) {
@@ -132,6 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 			popped++;
+		}
+		if (want_pop && popped == popped_before) {
+			abort();
 		}
 		while (next < nmsgs && smtp_sched_can_submit(s)) {
 			if (smtp_sched_submit(s, &msgs[next].m) != SMTP_OK) {
