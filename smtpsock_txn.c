@@ -37,7 +37,7 @@
 #endif
 
 #define BODY_CHUNK  (32 * 1024)     /* message octets encoded per step */
-#define PULL_PIECE  (1024 * 1024)   /* octets read from a stream message at a time (one BDAT chunk each) */
+#define PULL_PIECE  (1024 * 1024)   /* octets of a stream message read at a time for BDAT (one chunk each) */
 #define DIRECT_MIN  (64 * 1024)     /* string bodies at least this long may bypass the buffer */
 #define ADDRS_ON_STACK 16           /* recipients a transaction keeps without allocating */
 
@@ -332,7 +332,8 @@ typedef struct {
 	php_smtpsock_body *body;
 	int part;                   /* the next string part */
 	size_t part_off;            /* octets of it already given */
-	char *buf;                  /* the stream's buffer */
+	char *buf;                  /* the stream's buffer, piece octets */
+	size_t piece;               /* octets given at a time: PULL_PIECE as BDAT chunks, BODY_CHUNK as DATA */
 	bool eof;
 } txn_ctx;
 
@@ -398,9 +399,11 @@ static void txn_reply(void *ud, void *msg_ud, smtp_sched_reply_t what, unsigned 
 }
 
 /* The scheduler's body source for a stream message (smtp_sched_body_fn):
- * the string parts before it, then the stream read PULL_PIECE at a time
- * (constant memory whatever its size). Each piece is one BDAT chunk; the end
- * is BDAT 0 LAST, or the end of data. A read error: the message ends unsent
+ * the string parts before it, then the stream, t->piece octets at a time
+ * (constant memory whatever its size: the scheduler encodes each piece into
+ * the output and has it written before it asks for the next once the output
+ * holds SMTP_SCHED_OUT_MAX). With BDAT each piece is one chunk (1 MiB: few
+ * chunk headers), with DATA 32 KiB; the end is BDAT 0 LAST, or the end of data. A read error: the message ends unsent
  * (s->err says why). */
 static int txn_pull(void *msg_ud, const char **data, size_t *len)
 {
@@ -416,7 +419,7 @@ static int txn_pull(void *msg_ud, const char **data, size_t *len)
 			continue;
 		}
 		*data = b->parts[t->part] + t->part_off;
-		*len = left < PULL_PIECE ? left : PULL_PIECE;
+		*len = left < t->piece ? left : t->piece;
 		t->part_off += *len;
 		return 1;
 	}
@@ -424,9 +427,9 @@ static int txn_pull(void *msg_ud, const char **data, size_t *len)
 		return 0;
 	}
 	if (!t->buf) {
-		t->buf = emalloc(PULL_PIECE);
+		t->buf = emalloc(t->piece);
 	}
-	if (read_stream(t->s, b->stream, t->buf, PULL_PIECE, &got, &t->eof) == FAILURE) {
+	if (read_stream(t->s, b->stream, t->buf, t->piece, &got, &t->eof) == FAILURE) {
 		return SMTP_E_ARG;
 	}
 	if (got == 0) {
@@ -594,6 +597,7 @@ again:
 	t.atomic = atomic;
 	t.mail_ok = true;
 	t.body = body;
+	t.piece = chunk ? PULL_PIECE : BODY_CHUNK;
 	memset(&m, 0, sizeof(m));
 	m.from = from;
 	m.from_len = from_len;
