@@ -672,7 +672,6 @@ static void report(smtp_sched_t *s, ent_t *e, smtp_sched_reply_t what, unsigned 
 int smtp_sched_event(smtp_sched_t *s, const smtp_event_t *ev)
 {
 	ent_t *e = NULL;
-	size_t i;
 	smtp_sched_why_t why;
 	int rc;
 
@@ -687,6 +686,7 @@ int smtp_sched_event(smtp_sched_t *s, const smtp_event_t *ev)
 	if (s->count > 0 && s->ring[s->head].owed > 0) {
 		e = &s->ring[s->head];
 	} else {
+		size_t i;
 		for (i = 1; i < s->count; i++) {
 			if (ent_at(s, i)->owed > 0) {
 				e = ent_at(s, i);
