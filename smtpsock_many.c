@@ -798,9 +798,14 @@ static bool conn_ready(many_ctx *c)
 	smtp_sched_set_reply_fn(c->sched, on_reply, c);
 	c->first_on_conn = true;
 	/* a connection that was there before and that ensure() neither
-	 * replaced nor checked (no reply read): an RSET in front of the first
-	 * transaction checks it is alive */
-	c->reused = check || (was && s->replies == replies);
+	 * replaced nor checked (no reply read): where the server pipelines, an
+	 * RSET in front of the first transaction checks it is alive at no cost.
+	 * Without PIPELINING that RSET would cost a round trip per call, and it
+	 * is not needed: ensure() checks a session idle for long, and a
+	 * connection found gone at the first MAIL had nothing of the message
+	 * (its content goes only after the 354) and gives SMTP_SCHED_REPLAY,
+	 * so the message is sent on the next connection, once. */
+	c->reused = check || (pipe && was && s->replies == replies);
 	return true;
 }
 

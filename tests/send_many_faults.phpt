@@ -1,5 +1,5 @@
 --TEST--
-sendMany() faults against scripted servers: the connection closed at each stage mid-window (DATA with PIPELINING, CHUNKING windows, atomic, the liveness RSET of a reused session, no reconnection possible): a message any of whose content was written gets code 0 "may have been delivered" and is never sent again; the messages none of whose content was written go on a new connection (transcript per connection); refusals per message
+sendMany() faults against scripted servers: the connection closed at each stage mid-window (DATA with PIPELINING, CHUNKING windows, atomic, the liveness RSET of a reused session, no reconnection possible): a message any of whose content was written gets code 0 "may have been delivered" and is never sent again; the messages none of whose content was written go on a new connection (transcript per connection); without PIPELINING a reused session gets no RSET in front and a gone server's first MAIL sends the message on the next connection; refusals per message
 --EXTENSIONS--
 smtpsock
 --FILE--
@@ -119,6 +119,23 @@ usleep(200000);
 $res = $first + $c->sendMany(msgs([1, 2]));
 show('reused, server gone', $res, $srv, 2);
 
+// (i2) the same without PIPELINING: no RSET in front (it would cost a round trip per call); the
+// first MAIL meets the end of the stream, nothing of the message was written, so it goes on the
+// new connection, once
+const EHLO_PLAIN = "250-scripted\r\n250 ENHANCEDSTATUSCODES\r\n";
+$srv = smtpsock_test_scripted(array_merge(hello(EHLO_PLAIN), data_tx(0), [['close' => true], ['next_connection' => true]],
+    hello(EHLO_PLAIN), data_tx(1), data_tx(2)), ['connections' => 2]);
+$c = client($srv);
+$first = $c->sendMany(msgs([0]));
+usleep(200000);
+$res = $first + $c->sendMany(msgs([1, 2]));
+show('no pipelining, reused, server gone', $res, $srv, 2);
+// ... and alive: the second call goes straight to MAIL on the same connection
+$srv = smtpsock_test_scripted(array_merge(hello(EHLO_PLAIN), data_tx(0), data_tx(1)), ['connections' => 1]);
+$c = client($srv);
+$res = $c->sendMany(msgs([0])) + $c->sendMany(msgs([1]));
+show('no pipelining, reused', $res, $srv, 1);
+
 // (j) the new connection cannot be made: each message not begun gets the connection's error
 $srv = smtpsock_test_scripted(array_merge(hello(EHLO_DATA), [['expect' => 'MAIL'], ['close' => true]]), ['connections' => 1]);
 $res = client($srv)->sendMany(msgs([0, 1]));
@@ -170,6 +187,11 @@ atomic, closed after RCPT: m0:ok QID0, m1:ok QID1
 reused, server gone: m0:ok QID0, m1:ok QID1, m2:ok QID2
   connection 1: m0 BDAT 4 LAST
   connection 2: m1 BDAT 4 LAST RSET m2 BDAT 4 LAST
+no pipelining, reused, server gone: m0:ok QID0, m1:ok QID1, m2:ok QID2
+  connection 1: m0 DATA
+  connection 2: m1 DATA m2 DATA
+no pipelining, reused: m0:ok QID0, m1:ok QID1
+  connection 1: m0 DATA m1 DATA
 no reconnection: m0: SmtpSocketException 0 connection error
 no reconnection: m1: SmtpSocketException 0 connection error
 refusals: m0:550 sender refused: 550 5.7.1 sender refused, m1:550 every recipient was refused: 550 5.1.1 no such user, m2:554 message refused: 554 5.7.1 spam, m3:451 DATA refused: 451 4.3.0 try later
