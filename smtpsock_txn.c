@@ -453,12 +453,13 @@ static int txn_direct(void *ud, const char *data, size_t len)
 }
 
 /* Which verb a message the scheduler refused to write (SMTP_SCHED_LOCAL from
- * its checks) would have failed at: MAIL for the sender or its parameters. */
+ * its checks) would have failed at: MAIL when the sender or its parameters
+ * break the rules the scheduler checks (smtp_arg_clean() and the line
+ * length), else RCPT. Only on that error path. */
 static const char *local_verb(const smtp_sched_msg_t *m)
 {
-	if (memchr(m->from, '\r', m->from_len) || memchr(m->from, '\n', m->from_len) || memchr(m->from, '<', m->from_len)
-	    || memchr(m->from, '>', m->from_len) || memchr(m->from, '\0', m->from_len)
-	    || memchr(m->mail_params, '\r', m->mail_params_len) || memchr(m->mail_params, '\n', m->mail_params_len)
+	if (!smtp_arg_clean(m->from, m->from_len, 1) || !smtp_arg_clean(m->mail_params, m->mail_params_len, 0)
+	    || m->from_len > SMTP_MAX_CMD_LINE || m->mail_params_len > SMTP_MAX_CMD_LINE
 	    || 11 + m->from_len + 1 + (m->mail_params_len ? 1 + m->mail_params_len : 0) + 2 > SMTP_MAX_CMD_LINE) {
 		return "MAIL";
 	}
