@@ -22,10 +22,13 @@
  *
  * Environment: BENCH_RTTS ("1 5 20 50", ms), RTT_MSGS (20: messages per run
  * at 20 ms and above; more at lower RTTs, see msgs_for()), RTT_RUNS (1),
+ * RTT_RUNS_SMTPSOCK (3, or RTT_RUNS if more: runs per cell of smtpsock's own clients),
  * RTT_SERVERS (postfix,sink,sink-nopipe,postfix-tls,bdat-sink), RTT_MODES
  * (reuse,reuse10,many,persist,new,tls), RTT_CLIENTS (client ids, all),
  * RTT_PHP ("8.2 8.4"), RTT_PROXY_RT (10: the proxies run SCHED_FIFO at this
- * priority, 0: nice -10 only).
+ * priority, 0: nice -10 only), RTT_RUN_RTT (1: after every run, NOOP round
+ * trips through the same proxy measure the RTT k divides by; 0: the
+ * calibration at the start only).
  */
 
 declare(strict_types=1);
@@ -33,6 +36,10 @@ declare(strict_types=1);
 const RUN_TIMEOUT = 600.0;
 const DELIVERY_TIMEOUT = 120.0;
 const SIZE = 1024;
+/* sendMany() cells send this many times a cell's messages, in one call: a
+ * call of n messages ends with one more round trip (the last message's final
+ * reply), which would add 1/n to k measured on one call of 20 */
+const MANY_FACTOR = 5;
 
 $opt = getopt('', ['ext:', 'ext84:', 'sid:', 'work:', 'sink-port:', 'sink-out:', 'postfix-dir:', 'proxy:', 'bdat-sink:', 'results:', 'command:', 'started:', 'from-json:']);
 if (isset($opt['from-json'], $opt['results'])) {
@@ -66,6 +73,10 @@ $B = [
     'rtts' => array_map('floatval', $list('BENCH_RTTS', '1 5 20 50')),
     'msgs' => max(2, (int) (getenv('RTT_MSGS') ?: 20)),
     'runs' => max(1, (int) (getenv('RTT_RUNS') ?: 1)),
+    // runs per cell of smtpsock's own clients (the cells with targets): the
+    // median of several keeps one stall of this shared VM out of k
+    'runs_own' => max(1, (int) (getenv('RTT_RUNS_SMTPSOCK') ?: max(3, (int) getenv('RTT_RUNS')))),
+    'run_rtt' => getenv('RTT_RUN_RTT') !== '0',
     'servers' => $list('RTT_SERVERS', 'postfix,sink,sink-nopipe,postfix-tls,bdat-sink'),
     'bdat_sink' => $opt['bdat-sink'] ?? '',
     'modes' => $list('RTT_MODES', 'reuse,reuse10,many,persist,new,tls'),
@@ -477,16 +488,49 @@ function run_persist(array $B, array $C, array $S, int $port, int $n, string $lo
 
 function noop_rtt(array $B, int $port, int $n = 200): ?float
 {
+    $v = noop_samples($B, $port, $n);
+    return $v ? median($v) : null;
+}
+
+/**
+ * $n NOOP round trips (ms each) through $port from a fresh PHP process (one
+ * `SmtpSocket`, `busy_poll` 0), or [] when it failed.
+ */
+function noop_samples(array $B, int $port, int $n): array
+{
     $code = '$s = new SmtpSocket("127.0.0.1", (int) $argv[1], ["busy_poll" => 0, "timeout" => 30, "security" => "none"]); $s->ehlo(); $v = [];'
-        . ' for ($i = 0; $i < (int) $argv[2]; $i++) { $t = hrtime(true); $s->noop(); $v[] = hrtime(true) - $t; }'
-        . ' sort($v); echo $v[intdiv(count($v), 2)] / 1e6; $s->quit();';
+        . ' for ($i = 0; $i < (int) $argv[2]; $i++) { $t = hrtime(true); $s->noop(); $v[] = (hrtime(true) - $t) / 1e6; }'
+        . ' echo json_encode($v); $s->quit();';
     $p = proc_open([$B['php'], '-n', '-d', 'extension=' . $B['ext'], '-r', $code, (string) $port, (string) $n],
         [0 => ['file', '/dev/null', 'r'], 1 => ['pipe', 'w'], 2 => ['pipe', 'w']], $pipes);
     $out = trim((string) stream_get_contents($pipes[1]));
     fclose($pipes[1]);
     fclose($pipes[2]);
     proc_close($p);
-    return is_numeric($out) ? (float) $out : null;
+    $v = json_decode($out, true);
+    return is_array($v) && count($v) === $n ? array_map('floatval', $v) : [];
+}
+
+/** The mean of $v without its lowest and highest 10 %. */
+function trimmed_mean(array $v): float
+{
+    sort($v);
+    $cut = intdiv(count($v), 10);
+    $v = array_slice($v, $cut, count($v) - 2 * $cut);
+    return array_sum($v) / count($v);
+}
+
+/**
+ * The RTT a run saw: NOOP round trips through the same proxy to the same
+ * server right after the run (the proxy's and the machine's wake-up cost
+ * drifts with the load and with the RTT itself, so one calibration at the
+ * start does not describe every cell). ['n', 'median', 'tmean'] or null.
+ */
+function run_rtt(array $B, int $port, float $rtt): ?array
+{
+    $n = $rtt <= 1 ? 100 : ($rtt <= 5 ? 60 : ($rtt <= 20 ? 30 : 20));
+    $v = noop_samples($B, $port, $n);
+    return $v ? ['n' => $n, 'median' => round(median($v), 4), 'tmean' => round(trimmed_mean($v), 4)] : null;
 }
 
 /* ---- servers, clients, cells -------------------------------------------------------------- */
@@ -605,9 +649,9 @@ try {
 
     $cellsFor = [
         'postfix' => [['id' => 'reuse', 'mode' => 'reuse', 'rcpts' => 1], ['id' => 'reuse10', 'mode' => 'reuse', 'rcpts' => 10],
-            ['id' => 'many', 'mode' => 'many', 'rcpts' => 1], ['id' => 'persist', 'mode' => 'persist', 'rcpts' => 1],
+            ['id' => 'many', 'mode' => 'many', 'rcpts' => 1, 'factor' => MANY_FACTOR], ['id' => 'persist', 'mode' => 'persist', 'rcpts' => 1],
             ['id' => 'new', 'mode' => 'new', 'rcpts' => 1]],
-        'sink' => [['id' => 'reuse', 'mode' => 'reuse', 'rcpts' => 1], ['id' => 'many', 'mode' => 'many', 'rcpts' => 1],
+        'sink' => [['id' => 'reuse', 'mode' => 'reuse', 'rcpts' => 1], ['id' => 'many', 'mode' => 'many', 'rcpts' => 1, 'factor' => MANY_FACTOR],
             ['id' => 'persist', 'mode' => 'persist', 'rcpts' => 1], ['id' => 'new', 'mode' => 'new', 'rcpts' => 1]],
         'postfix-tls' => [['id' => 'tls', 'mode' => 'tls', 'rcpts' => 1]],
         // 25 times the messages of a cell: at 500 a second and more, 20 would be one window
@@ -664,13 +708,18 @@ try {
                     continue;
                 }
                 $runs = [];
-                for ($i = 1; $i <= $B['runs']; $i++) {
+                $nruns = str_starts_with($C['driver'], 'smtpsock_') ? $B['runs_own'] : $B['runs'];
+                for ($i = 1; $i <= $nruns; $i++) {
                     foreach ($B['rtts'] as $rtt) {
                         $r = run_one($B, $C, $cell, $S, $proxies["$sid@$rtt"]['port'], $rtt, $i);
+                        if ($r['ok'] && $B['run_rtt']) {
+                            $r['rtt'] = run_rtt($B, $proxies["$sid@$rtt"]['port'], $rtt);
+                        }
                         $runs[(string) $rtt][] = $r;
                         say(sprintf('%-40s %5g ms run %d: %s', $key, $rtt, $i, $r['ok']
-                            ? sprintf('%.2f ms/msg, %.1f msg/s (%d msgs; %s)', 1000 * $r['seconds'] / $r['messages'],
-                                $r['messages'] / $r['seconds'], $r['messages'], $r['check'])
+                            ? sprintf('%.2f ms/msg, %.1f msg/s (%d msgs; %s)%s', 1000 * $r['seconds'] / $r['messages'],
+                                $r['messages'] / $r['seconds'], $r['messages'], $r['check'],
+                                isset($r['rtt']) ? sprintf('; NOOP after it %.3f ms (trimmed mean of %d)', $r['rtt']['tmean'], $r['rtt']['n']) : '')
                             : 'ERROR ' . $r['error']));
                     }
                 }
@@ -752,6 +801,23 @@ function ms_at(array $c, string $rtt): ?float
     return $v ? median($v) : null;
 }
 
+/**
+ * The RTT the runs of a cell saw at $rtt: the median over its runs of the
+ * 10 %-trimmed mean NOOP round trip measured right after each run, or null
+ * when a run has none (an older JSON, or RTT_RUN_RTT=0).
+ */
+function rtt_seen(array $c, string $rtt): ?float
+{
+    $v = [];
+    foreach ($c['runs'][$rtt] ?? [] as $r) {
+        if (!isset($r['rtt']['tmean'])) {
+            return null;
+        }
+        $v[] = (float) $r['rtt']['tmean'];
+    }
+    return $v ? median($v) : null;
+}
+
 /** The RTT of the calibration (NOOP median through the proxy), else nominal. */
 function rtt_measured(array $R, string $rtt): float
 {
@@ -766,8 +832,13 @@ function k_between(array $R, array $c, string $a, string $b): ?float
     if ($ta === null || $tb === null) {
         return null;
     }
-    // the calibration of the run that measured this cell
-    if (isset($c['cal'][$a], $c['cal'][$b])) {
+    // the RTT each run saw (NOOPs through its proxy right after it), else
+    // the calibration of the benchmark run that measured this cell
+    $ra = rtt_seen($c, $a);
+    $rb = rtt_seen($c, $b);
+    if ($ra !== null && $rb !== null) {
+        $d = $rb - $ra;
+    } elseif (isset($c['cal'][$a], $c['cal'][$b])) {
         $d = (float) $c['cal'][$b] - (float) $c['cal'][$a];
     } elseif (!empty($c['from_run']) && isset($R['merged']['calibration'][$a]['via_ms'], $R['merged']['calibration'][$b]['via_ms'])) {
         $d = (float) $R['merged']['calibration'][$b]['via_ms'] - (float) $R['merged']['calibration'][$a]['via_ms'];
@@ -807,10 +878,12 @@ function report(array $R): string
     $o = [];
     $o[] = '# Round trips per message through a delay proxy (issue 12)';
     $o[] = '';
-    $o[] = sprintf('Generated by `%s` on %s (%s, %d CPUs shared with other work), measuring commit %s%s; RTTs %s ms; %d run(s) per cell; in %.0f s; load average %s at the start, %s at the end.',
+    $o[] = sprintf('Generated by `%s` on %s (%s, %d CPUs shared with other work), measuring commit %s%s; RTTs %s ms; %s; in %.0f s; load average %s at the start, %s at the end.',
         $B['command'], gmdate('Y-m-d H:i', (int) $B['started']) . ' UTC', php_uname('r'), (int) shell_exec('nproc'),
         $B['git'] !== '' ? '`' . substr($B['git'], 0, 12) . '`' : '(unknown)', !empty($B['git_dirty']) ? ' with uncommitted changes' : '',
-        implode(', ', $rtts), $B['runs'], ($B['finished'] ?? microtime(true)) - $B['started'],
+        implode(', ', $rtts), ($B['runs_own'] ?? $B['runs']) === $B['runs'] ? sprintf('%d run(s) per cell', $B['runs'])
+            : sprintf('%d runs per cell of smtpsock\'s clients, %d per cell of the others (k from the median time per message over a cell\'s runs)', $B['runs_own'], $B['runs']),
+        ($B['finished'] ?? microtime(true)) - $B['started'],
         implode(' ', array_map(fn ($x) => sprintf('%.2f', $x), $B['load_start'])),
         implode(' ', array_map(fn ($x) => sprintf('%.2f', $x), $B['load_end'] ?? [])));
     if (!empty($R['merged'])) {
@@ -841,11 +914,15 @@ function report(array $R): string
     $o[] = '';
     $o[] = 'Each cell: messages per second (1 KiB, time per message = the timed run / its messages; a warm-up message before the clock) '
         . 'at each RTT, and k, the round trips per message: the slope of the time per message between two RTTs, divided by the difference '
-        . 'of the RTTs measured by the calibration below (so the proxy\'s and the server\'s own fixed costs cancel). '
+        . 'of the RTTs the runs saw (so the proxy\'s and the server\'s own fixed costs cancel): right after each run, NOOP round trips from a new `SmtpSocket` '
+        . 'through the same proxy to the same server (100 at 1 ms, 60 at 5, 30 at 20, 20 at 50), their mean without the lowest and highest 10 %; per RTT the median over the cell\'s runs. '
+        . 'The calibration at the start (below) is kept for cells measured without it. '
         . ($pair ? "The headline k is between {$pair[0]} and {$pair[1]} ms. " : '')
         . 'Messages per run: ' . implode(', ', array_map(fn ($r) => msgs_for($B, (float) $r) . " at $r ms", $rtts)) . '. '
         . '"reused": one connection for the run (connect and QUIT outside the clock); "new": connect, greeting, EHLO, message and QUIT per message; '
         . '"persistent": one `php -S` worker, one HTTP request per message, `SmtpSocket` with `persistent` or `smtp_mail()` with `smtpsock.persistent=1` (the HTTP request is local, not delayed). '
+        . '`sendMany()` cells send ' . MANY_FACTOR . ' times as many messages in one call (bdat_sink: 25 times), since a call of n messages ends with one more round trip '
+        . '(the last message\'s final reply): its floor is (n + 1) / n round trips per message, so the call\'s closing round trip weighs 1/' . (MANY_FACTOR * 20) . ' at 20 ms. '
         . '`smtp-source` runs twice (n/4 and n/4 + n messages) and the difference is timed, which removes its connection set-up in "reused". '
         . 'Every run was checked at the server (messages, and sessions: 1 for reused/persistent, one per message for new): '
         . 'Postfix by its Maildir copies and the MAIL counts of its log, smtp-sink by its `-c` counters; a run that does not match is an error, not a figure.';
@@ -929,8 +1006,8 @@ function report(array $R): string
             $o[] = '';
             $lim = [
                 'postfix' => ['reuse' => '1', 'reuse10' => '1', 'many' => '1/W (window W)', 'persist' => '1', 'new' => '4 (BDAT; connect, greeting, EHLO, the transaction with QUIT not awaited)'],
-                'sink' => ['reuse' => '2 (DATA, a call that waits for its own result)', 'many' => '1', 'persist' => '2 (DATA)', 'new' => '5 (DATA)'],
-                'sink-nopipe' => ['reuse' => '4 (MAIL, RCPT, DATA, end of data: one command at a time)', 'many' => '4', 'persist' => '4 (+ a liveness check)', 'new' => '7 (connect, greeting, EHLO, MAIL, RCPT, DATA, end of data; QUIT not awaited)'],
+                'sink' => ['reuse' => '2 (DATA, a call that waits for its own result)', 'many' => '1 (each message waits for the 354 of its DATA; the end of data goes with the next message\'s MAIL, RCPT and DATA)', 'persist' => '2 (DATA)', 'new' => '5 (DATA)'],
+                'sink-nopipe' => ['reuse' => '4 (MAIL, RCPT, DATA, end of data: one command at a time)', 'many' => '4 (no liveness RSET in front of a reused connection: without PIPELINING it would be one more round trip per call)', 'persist' => '4 (+ a liveness check, waited for without PIPELINING)', 'new' => '7 (connect, greeting, EHLO, MAIL, RCPT, DATA, end of data; QUIT not awaited)'],
                 'bdat-sink' => ['many' => '1/W (window W); the target: at least 10 messages per round trip (500 a second at 20 ms)'],
                 'postfix-tls' => ['tls' => '8 (connect and greeting 2, EHLO, STARTTLS, the TLS 1.3 handshake, EHLO, AUTH PLAIN with its initial response, the transaction; QUIT not awaited. Issue 12 counted 7, with AUTH pipelined with MAIL: RFC 2920 section 3.1 puts a command of a later extension last in its group unless that extension says otherwise, and RFC 4954 does not, so AUTH waits for its 235)'],
             ][$sid][$cellId] ?? null;
