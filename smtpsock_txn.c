@@ -403,8 +403,8 @@ static void txn_reply(void *ud, void *msg_ud, smtp_sched_reply_t what, unsigned 
  * (constant memory whatever its size: the scheduler encodes each piece into
  * the output and has it written before it asks for the next once the output
  * holds SMTP_SCHED_OUT_MAX). With BDAT each piece is one chunk (1 MiB: few
- * chunk headers), with DATA 32 KiB; the end is BDAT 0 LAST, or the end of data. A read error: the message ends unsent
- * (s->err says why). */
+ * chunk headers), with DATA 32 KiB; the end is BDAT 0 LAST, or the end of
+ * data. A read error: the message ends unsent (s->err says why). */
 static int txn_pull(void *msg_ud, const char **data, size_t *len)
 {
 	txn_ctx *t = msg_ud;
@@ -450,20 +450,6 @@ static int txn_direct(void *ud, const char *data, size_t len)
 		return SMTP_E_CLOSED;
 	}
 	return SMTP_OK;
-}
-
-/* Which verb a message the scheduler refused to write (SMTP_SCHED_LOCAL from
- * its checks) would have failed at: MAIL when the sender or its parameters
- * break the rules the scheduler checks (smtp_arg_clean() and the line
- * length), else RCPT. Only on that error path. */
-static const char *local_verb(const smtp_sched_msg_t *m)
-{
-	if (!smtp_arg_clean(m->from, m->from_len, 1) || !smtp_arg_clean(m->mail_params, m->mail_params_len, 0)
-	    || m->from_len > SMTP_MAX_CMD_LINE || m->mail_params_len > SMTP_MAX_CMD_LINE
-	    || 11 + m->from_len + 1 + (m->mail_params_len ? 1 + m->mail_params_len : 0) + 2 > SMTP_MAX_CMD_LINE) {
-		return "MAIL";
-	}
-	return "RCPT";
 }
 
 zend_result php_smtpsock_send(php_smtpsock_session *s, const char *from, size_t from_len,
@@ -700,7 +686,8 @@ again:
 		break;
 	case SMTP_SCHED_LOCAL:
 		if (!s->err.message) {
-			php_smtpsock_fail_core(s, local_verb(&m), out.rc);
+			/* the scheduler's checks name the command that would have failed */
+			php_smtpsock_fail_core(s, out.why == SMTP_SCHED_WHY_MAIL ? "MAIL" : "RCPT", out.rc);
 		}
 		break;
 	default:

@@ -145,13 +145,16 @@ const char *smtp_sched_class_name(smtp_sched_class_t cls)
 /* ---- checks before anything of a message is written -------------------- */
 
 /* SMTP_OK when the client will take every command of m (as smtp_client_mail()
- * and smtp_client_rcpt() check their arguments). */
-static int check_msg(const smtp_sched_msg_t *m)
+ * and smtp_client_rcpt() check their arguments); else the SMTP_E_*, and *why
+ * names the command that would have failed: SMTP_SCHED_WHY_MAIL (the sender
+ * or its parameters), SMTP_SCHED_WHY_RCPT (no recipient, or one of them or
+ * its parameters), SMTP_SCHED_WHY_NONE (the body). */
+static int check_msg(const smtp_sched_msg_t *m, smtp_sched_why_t *why)
 {
 	size_t i, total = 0;
 
-	if (m->nrcpt == 0 || (m->from_len && !m->from) || (m->mail_params_len && !m->mail_params)
-	    || !m->rcpts || (m->nbody && !m->body)) {
+	*why = SMTP_SCHED_WHY_MAIL;
+	if ((m->from_len && !m->from) || (m->mail_params_len && !m->mail_params)) {
 		return SMTP_E_ARG;
 	}
 	if (!m->checked && (!smtp_arg_clean(m->from, m->from_len, 1) || !smtp_arg_clean(m->mail_params, m->mail_params_len, 0))) {
@@ -160,6 +163,10 @@ static int check_msg(const smtp_sched_msg_t *m)
 	if (m->from_len > SMTP_MAX_CMD_LINE || m->mail_params_len > SMTP_MAX_CMD_LINE
 	    || 11 + m->from_len + 1 + (m->mail_params_len ? 1 + m->mail_params_len : 0) + 2 > SMTP_MAX_CMD_LINE) {
 		return SMTP_E_TOO_LONG;
+	}
+	*why = SMTP_SCHED_WHY_RCPT;
+	if (m->nrcpt == 0 || !m->rcpts) {
+		return SMTP_E_ARG;
 	}
 	for (i = 0; i < m->nrcpt; i++) {
 		const smtp_sched_rcpt_t *r = &m->rcpts[i];
@@ -171,6 +178,10 @@ static int check_msg(const smtp_sched_msg_t *m)
 		    || 9 + r->len + 1 + (r->params_len ? 1 + r->params_len : 0) + 2 > SMTP_MAX_CMD_LINE) {
 			return SMTP_E_TOO_LONG;
 		}
+	}
+	*why = SMTP_SCHED_WHY_NONE;
+	if (m->nbody && !m->body) {
+		return SMTP_E_ARG;
 	}
 	for (i = 0; i < m->nbody; i++) {
 		if (m->body[i].len && !m->body[i].data) {
@@ -636,6 +647,7 @@ static int ring_grow(smtp_sched_t *s)
 int smtp_sched_submit(smtp_sched_t *s, const smtp_sched_msg_t *m)
 {
 	ent_t *e;
+	smtp_sched_why_t why;
 	int rc;
 
 	if (!smtp_sched_can_submit(s)) {
@@ -649,9 +661,10 @@ int smtp_sched_submit(smtp_sched_t *s, const smtp_sched_msg_t *m)
 	e->m = *m;
 	s->count++;
 	e->seq = ++s->seq;
-	if ((rc = check_msg(m)) != SMTP_OK) {
+	if ((rc = check_msg(m, &why)) != SMTP_OK) {
 		e->decided = 1;
 		e->cls = SMTP_SCHED_LOCAL;
+		e->why = why;
 		e->rc = rc;
 		e->stage = ST_WRITTEN;
 		s->cur = s->count;

@@ -128,7 +128,9 @@ typedef void (*smtp_sched_reply_fn)(void *ud, void *msg_ud, smtp_sched_reply_t w
 typedef struct {
 	void *ud;                    /* the message's tag */
 	smtp_sched_class_t cls;
-	smtp_sched_why_t why;        /* for SMTP_SCHED_REFUSED */
+	smtp_sched_why_t why;        /* for SMTP_SCHED_REFUSED; for SMTP_SCHED_LOCAL from the checks of
+	                              * smtp_sched_submit(): MAIL (the sender or its parameters), RCPT
+	                              * (a recipient or its parameters, or none), else NONE */
 	int rc;                      /* for SMTP_SCHED_LOCAL: the SMTP_E_* */
 	unsigned rcpt_accepted;      /* recipients whose RCPT was accepted */
 	int content_written;         /* any of its content went to the client's output */

@@ -1,5 +1,5 @@
 --TEST--
-Sessions (scripted server): pipelined send() with a refused middle recipient, SIZE limit refused before sending, smtp_mail() reusing one connection, host failover, warnings, IPv6
+Sessions (scripted server): pipelined send() with a refused middle recipient, SIZE limit refused before sending, a command line too long refused naming MAIL or RCPT, smtp_mail() reusing one connection, host failover, warnings, IPv6
 --EXTENSIONS--
 smtpsock
 --FILE--
@@ -27,6 +27,18 @@ $srv = smtpsock_test_scripted([$G, $EP, ['expect' => 'QUIT', 'send' => "221 bye\
 $s = new SmtpSocket($srv->host, $srv->port, ['timeout' => 2]);
 try { $s->send('a@example.org', 'b@example.org', str_repeat("x", 2000)); }
 catch (SmtpSocketException $e) { echo $e->getSmtpCode(), ": ", $e->getMessage(), "\n"; }
+$s->quit();
+$srv->wait();
+var_dump(str_contains($srv->transcript(), 'MAIL'));
+
+echo "-- a command line over 2048 octets: refused before anything of the message, naming MAIL or RCPT\n";
+$srv = smtpsock_test_scripted([$G, $EP, ['expect' => 'QUIT', 'send' => "221 bye\r\n"]]);
+$s = new SmtpSocket($srv->host, $srv->port, ['timeout' => 2]);
+$long = str_repeat('a', 2100) . '@example.org';
+foreach ([[$long, 'b@example.org'], ['a@example.org', $long]] as [$f, $t]) {
+    try { $s->send($f, $t, "x"); echo "sent\n"; }
+    catch (SmtpSocketException $e) { echo $e->getSmtpCode(), ": ", $e->getMessage(), "\n"; }
+}
 $s->quit();
 $srv->wait();
 var_dump(str_contains($srv->transcript(), 'MAIL'));
@@ -106,6 +118,10 @@ body
 QUIT
 -- SIZE: a message over the server's limit is refused before MAIL
 0: message of 2002 octets exceeds the server's SIZE limit of 1000 octets; not sent
+bool(false)
+-- a command line over 2048 octets: refused before anything of the message, naming MAIL or RCPT
+0: MAIL: command line longer than 2048 octets
+0: RCPT: command line longer than 2048 octets
 bool(false)
 -- smtp_mail(): consecutive calls share one connection; QUIT at request end
 bool(true)

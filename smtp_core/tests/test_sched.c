@@ -137,7 +137,8 @@ static void pop_all(smtp_sched_t *s, sim_result *r)
 	while (smtp_sched_pop(s, &o)) {
 		static const char *const cls[] = { "A", "R", "P", "M", "L" };
 		char item[32];
-		snprintf(item, sizeof(item), "%s%s ", cls[o.cls], o.cls == SMTP_SCHED_REFUSED ? why_name(o.why) : "");
+		snprintf(item, sizeof(item), "%s%s ", cls[o.cls],
+			o.cls == SMTP_SCHED_REFUSED || o.cls == SMTP_SCHED_LOCAL ? why_name(o.why) : "");
 		app(r->res, sizeof(r->res), item);
 	}
 }
@@ -498,14 +499,20 @@ static void test_local(void)
 	static char longaddr[3000];
 
 	check_scenario("local errors", msgs, 4, 32, 1, 1, srv,
-		"MAIL FROM:<a@x>\r\nRCPT TO:<ok@y>\r\nBDAT 3 LAST\r\n2\r\n|", "L L L A ");
+		"MAIL FROM:<a@x>\r\nRCPT TO:<ok@y>\r\nBDAT 3 LAST\r\n2\r\n|", "L.rcpt L.mail L.rcpt A ");
 	{
 		tmsg m = { "a@x", { NULL, NULL }, "x", 0, 0, NULL };
 		static sim_result r;
 		memset(longaddr, 'a', sizeof(longaddr) - 1);
 		m.to[0] = longaddr;
 		sim(&m, 1, 4, 1, 1, "", 0, 0, 0, &r);
-		CHECK_STR(r.res, "L ");
+		CHECK_STR(r.res, "L.rcpt ");
+		CHECK_INT(r.out_len, 0);
+		/* a sender too long for its line: MAIL */
+		m.to[0] = "b@y";
+		m.from = longaddr;
+		sim(&m, 1, 4, 1, 1, "", 0, 0, 0, &r);
+		CHECK_STR(r.res, "L.mail ");
 		CHECK_INT(r.out_len, 0);
 	}
 }
